@@ -1,0 +1,38 @@
+# deepgrad: the two commands a new user types are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+DATA_DIR := /usr/share/datasets/fashion-mnist
+export MPLBACKEND := Agg
+export MPLCONFIGDIR := $(CURDIR)/.mplconfig
+
+.PHONY: install test test-slow bench demo clean
+
+# Idempotent: creates .venv, installs deepgrad (editable) with its CLI and test extras, and the
+# Debian package with Fashion-MNIST when its files are missing.
+install: $(VENV)/.installed data
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[cli,test]'
+	@touch $@
+
+data:
+	@bash scripts/install_data.sh
+
+test: install
+	$(PY) -m pytest -q
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+bench: install
+	$(PY) benchmarks/run.py
+
+demo: install
+	$(PY) examples/demo.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mplconfig runs

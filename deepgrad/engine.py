@@ -1,0 +1,365 @@
+"""The autodiff engine: Function (a primitive and its graph node), backward, grad, vjp.
+
+A `Function` is one differentiable primitive. Its instance is the graph node (the "context"):
+`forward(ctx, *arrays, **options)` computes the value with NumPy and saves what the rules need,
+`backward(ctx, grad_out)` returns the vector-Jacobian product for each input, and
+`jvp(ctx, *input_dots)` returns the Jacobian-vector product (forward mode, see forward.py).
+
+Conventions every Function follows:
+  * backward returns one array per input (or a bare array for one input); None where
+    `ctx.needs_input_grad[i]` is False. The engine undoes broadcasting (`unbroadcast`) and casts
+    to the input's dtype, so rules may return gradients of the broadcast shape.
+  * no array passed to or returned by a rule is modified in place: the engine accumulates
+    out of place, so rules may return `grad_out` itself or views of it.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from deepgrad import _state
+from deepgrad.tensor import Tensor, as_tensor
+
+
+class RemovableHandle:
+    """Returned by hook registrations; `remove()` detaches the hook."""
+
+    def __init__(self, container, item):
+        self._container = weakref.ref(container) if hasattr(container, "__weakref__") else None
+        self._strong = None if self._container else container
+        self._item = item
+
+    def remove(self):
+        container = self._container() if self._container else self._strong
+        if container is not None and self._item in container:
+            container.remove(self._item)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _HookList(list):
+    """A list that can be weakly referenced by RemovableHandle."""
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum `grad` over the axes NumPy broadcasting added or stretched, giving `shape`."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Function:
+    """Base class of differentiable primitives; an instance is one node of the graph."""
+
+    #: the symbol shown in evaluation traces; defaults to the lower-case class name
+    symbol: str | None = None
+
+    # --- rules (overridden by each primitive) ---------------------------------------------
+    def forward(ctx, *arrays, **options):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(ctx, grad_out):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} has no backward rule")
+
+    def jvp(ctx, *input_dots):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(ctx).__name__} has no forward-mode (jvp) rule")
+
+    # --- context helpers ----------------------------------------------------------------------
+    def save(ctx, *arrays):
+        """Keep arrays the rules need. Inputs and the output saved here are version-checked."""
+        ctx.saved = arrays
+
+    # --- application ----------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs, **options):
+        """Run forward on Tensors (Python scalars and arrays are wrapped) and record the node."""
+        inputs = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
+        ctx = cls.__new__(cls)
+        ctx.saved = ()
+        try:
+            out = ctx.forward(*[x.data for x in inputs], **options)
+        except (ValueError, IndexError) as error:
+            shapes = ", ".join(str(x.shape) for x in inputs)
+            name = cls.__name__.lower()
+            if str(error).startswith(name + ":"):
+                raise
+            raise type(error)(f"{name}: {error} (input shapes: {shapes})") from None
+        if not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        result = Tensor.__new__(Tensor)
+        result.data = out
+        result.grad = None
+        result._version = 0
+        result._hooks = None
+        result._tangent = None
+        needs = tuple(x.requires_grad for x in inputs) if _state.grad_enabled else ()
+        if True in needs:
+            result.requires_grad = True
+            result._node = ctx
+            ctx.inputs = inputs
+            ctx.needs_input_grad = needs
+            ctx.out_hooks = None
+            ctx.out_ref = None
+            ctx.retain = False
+            ctx.freed = False
+            ctx._watch(inputs, out, result)
+        else:
+            result.requires_grad = False
+            result._node = None
+        if _state.forward_level:
+            dots = [x._tangent for x in inputs]
+            if any(d is not None for d in dots):
+                dots = [np.zeros_like(x.data) if d is None else d for x, d in zip(inputs, dots)]
+                tangent = ctx.jvp(*dots)
+                result._tangent = np.asarray(tangent, dtype=out.dtype).reshape(out.shape)
+        if _state.tracer is not None:
+            _state.tracer.record(ctx, inputs, result, options)
+        return result
+
+    def _watch(ctx, inputs, out, result):
+        # Remember the versions of the tensors whose arrays backward will read, so that an
+        # in-place change between forward and backward is caught instead of corrupting grads.
+        watched = []
+        for array in ctx.saved:
+            if not isinstance(array, np.ndarray):
+                continue
+            for x in inputs:
+                if array is x.data or array.base is x.data:
+                    watched.append((x, x._version))
+            if array is out:
+                watched.append((None, 0))
+                ctx.out_ref = weakref.ref(result)
+        ctx.watched = watched
+
+    def _check_versions(ctx, out_tensor):
+        for tensor, version in ctx.watched:
+            if tensor is None:
+                tensor = out_tensor
+                if tensor is None:
+                    continue
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"{type(ctx).__name__}: a tensor of shape {tensor.shape} that backward needs "
+                    f"was modified in place after it was used (version {version} -> "
+                    f"{tensor._version}); compute the gradient before changing it, or work on "
+                    "a copy (.detach() then modify)")
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _toposort(root_node):
+    """Nodes reachable from root_node, consumers before producers (iterative DFS)."""
+    order, seen = [], {root_node}
+    stack = [(root_node, iter(root_node.inputs))]
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            child_node = child._node
+            if child_node is not None and child_node not in seen:
+                seen.add(child_node)
+                stack.append((child_node, iter(child_node.inputs)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+
+
+def _apply_hooks(hooks, grad):
+    for hook in list(hooks):
+        replaced = hook(Tensor._wrap(grad))
+        if replaced is not None:
+            grad = replaced.data if isinstance(replaced, Tensor) else np.asarray(replaced)
+    return grad
+
+
+def _accumulate_leaf(leaf, grad):
+    if leaf._hooks:
+        grad = _apply_hooks(leaf._hooks, grad)
+    if grad.dtype != leaf.data.dtype:
+        grad = grad.astype(leaf.data.dtype)
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(grad)
+    else:
+        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
+
+
+def run_backward(roots, grads, retain_graph=False, inputs=None):
+    """Propagate `grads` from `roots` to the leaves.
+
+    With `inputs=None` gradients accumulate into every leaf's `.grad`. With a list of tensors,
+    nothing is written to `.grad`; the gradients of those tensors are returned instead.
+    """
+    captured = None
+    if inputs is not None:
+        captured = {id(t): None for t in inputs}
+        # a captured non-leaf is found through its node
+        captured_nodes = {t._node: t for t in inputs if t._node is not None}
+    pending = {}
+    for root, grad in zip(roots, grads):
+        if root._node is None:
+            if captured is not None:
+                if id(root) in captured:
+                    captured[id(root)] = grad
+            else:
+                _accumulate_leaf(root, grad)
+            continue
+        node = root._node
+        pending[node] = pending[node] + grad if node in pending else grad
+    nodes = []
+    for root in roots:
+        if root._node is not None and root._node not in nodes:
+            nodes.append(root._node)
+    order = []
+    if len(nodes) == 1:
+        order = _toposort(nodes[0])
+    elif nodes:
+        order = _toposort_many(nodes)
+    for node in order:
+        grad = pending.pop(node, None)
+        if grad is None:
+            continue
+        if node.freed:
+            raise RuntimeError(
+                f"backward: the graph through {type(node).__name__} was already freed by an "
+                "earlier backward(); pass retain_graph=True to the first backward() if you need "
+                "to differentiate the same graph twice")
+        out_tensor = node.out_ref() if node.out_ref is not None else None
+        node._check_versions(out_tensor)
+        if node.out_hooks:
+            grad = _apply_hooks(node.out_hooks, grad)
+        if captured is not None and node in captured_nodes:
+            captured[id(captured_nodes[node])] = grad
+        elif node.retain and out_tensor is not None and captured is None:
+            out_tensor.grad = Tensor._wrap(
+                grad if out_tensor.grad is None else out_tensor.grad.data + grad)
+        in_grads = node.backward(grad)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for x, g, need in zip(node.inputs, in_grads, node.needs_input_grad):
+            if not need or g is None:
+                continue
+            if g.shape != x.data.shape:
+                g = unbroadcast(g, x.data.shape)
+            if g.dtype != x.data.dtype:
+                g = g.astype(x.data.dtype)
+            producer = x._node
+            if producer is not None:
+                pending[producer] = pending[producer] + g if producer in pending else g
+            elif captured is not None:
+                if id(x) in captured:
+                    previous = captured[id(x)]
+                    captured[id(x)] = g if previous is None else previous + g
+            else:
+                _accumulate_leaf(x, g)
+        if not retain_graph:
+            node.freed = True
+            node.saved = ()
+    if captured is not None:
+        return [captured[id(t)] for t in inputs]
+    return None
+
+
+def _toposort_many(nodes):
+    # Sort from a virtual root whose inputs are the given roots' outputs.
+    class _Root:
+        inputs = ()
+
+    root = _Root()
+    root.inputs = [_NodeHolder(n) for n in nodes]
+    order = _toposort(root)
+    return order[1:]
+
+
+class _NodeHolder:
+    __slots__ = ("_node",)
+
+    def __init__(self, node):
+        self._node = node
+
+
+def _as_grad_array(tensor, gradient, where):
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"{where}: the output has shape {tensor.shape}, so a gradient must be given: "
+                f"pass gradient= an array of shape {tensor.shape} (the vector v of the "
+                "vector-Jacobian product), or reduce the output to a scalar first, e.g. "
+                "y.sum().backward()")
+        return np.ones_like(tensor.data)
+    array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if array.shape != tensor.shape:
+        raise ValueError(f"{where}: gradient has shape {array.shape} but the output has shape "
+                         f"{tensor.shape}; they must match")
+    return np.array(array, dtype=tensor.dtype, copy=True)
+
+
+def backward(tensor, gradient=None, retain_graph=False):
+    """Accumulate d(tensor)/d(leaf) (times `gradient`) into every leaf's `.grad`."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor of shape {tensor.shape} does not require grad: none of the "
+            "inputs it was computed from has requires_grad=True (or it was computed under "
+            "no_grad())")
+    run_backward([tensor], [_as_grad_array(tensor, gradient, "backward")], retain_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned (not accumulated in `.grad`).
+
+    Returns a tuple of Tensors, one per input. An input the outputs do not depend on raises an
+    error unless `allow_unused=True` (then its entry is None).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs]
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise ValueError(f"grad: inputs[{i}] must be a Tensor with requires_grad=True")
+    arrays = [_as_grad_array(y, v, "grad") for y, v in zip(outputs, grad_outputs)]
+    results = run_backward(outputs, arrays, retain_graph, inputs=inputs)
+    out = []
+    for i, (x, g) in enumerate(zip(inputs, results)):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {x.shape}) was not used to compute "
+                               "the outputs; pass allow_unused=True to get None for it")
+        out.append(None if g is None else Tensor._wrap(g))
+    return tuple(out)
+
+
+def vjp(f, *primals, v=None):
+    """Return (f(*primals), vjp_fn) where vjp_fn(v) gives v^T J for each primal."""
+    leaves = [as_tensor(p).detach().requires_grad_(True) for p in primals]
+    with _state.enable_grad():
+        out = f(*leaves)
+
+    def vjp_fn(cotangent):
+        return grad(out, leaves, cotangent, retain_graph=True, allow_unused=True)
+
+    if v is not None:
+        return out, vjp_fn(v)
+    return out, vjp_fn
+
+
+no_grad = _state.no_grad
+enable_grad = _state.enable_grad
+set_grad_enabled = _state.set_grad_enabled
+is_grad_enabled = _state.is_grad_enabled

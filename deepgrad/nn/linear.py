@@ -1,0 +1,72 @@
+"""Linear (affine) layer, Identity and Flatten."""
+
+from __future__ import annotations
+
+import math
+
+from deepgrad.nn import functional as F
+from deepgrad.nn import init
+from deepgrad.nn.module import Module, Parameter
+from deepgrad.random import get_generator
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features).
+
+    Default initialization (as PyTorch): W and b uniform on [-1/sqrt(in), 1/sqrt(in)], i.e.
+    kaiming_uniform_ with a = sqrt(5). Use deepgrad.nn.init to choose another scheme.
+
+    Shape: input (..., in_features) -> output (..., out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 generator=None, dtype="float32"):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Linear: {name} must be a positive integer, got {value!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(init.empty((out_features, in_features), dtype))
+        self.bias = Parameter(init.empty((out_features,), dtype)) if bias else None
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None) -> None:
+        rng = get_generator(generator)
+        bound = 1.0 / math.sqrt(self.in_features)
+        init.uniform_(self.weight, -bound, bound, generator=rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, generator=rng)
+
+    def forward(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"{self._describe()}: expected input whose last dimension is "
+                             f"{self.in_features}, got shape {tuple(x.shape)}")
+        return F.linear(x, self.weight, self.bias)
+
+    def _describe(self):
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features})"
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Identity(Module):
+    """y = x"""
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Merge dimensions start_dim..end_dim into one (default: all but the batch dimension)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return F.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

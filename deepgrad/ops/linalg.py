@@ -1,0 +1,90 @@
+"""Matrix products: batched matmul (NumPy semantics) and the fused affine map of Linear."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deepgrad.engine import Function
+
+
+def _swap(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def check_matmul_shapes(a_shape, b_shape, op="matmul"):
+    if len(a_shape) == 0 or len(b_shape) == 0:
+        raise ValueError(f"{op}: both operands need at least one dimension, got shapes "
+                         f"{a_shape} and {b_shape}")
+    k_a = a_shape[-1]
+    k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+    if k_a != k_b:
+        raise ValueError(f"{op}: cannot multiply shapes {a_shape} and {b_shape}: inner "
+                         f"dimensions {k_a} and {k_b} differ")
+
+
+class MatMul(Function):
+    """Y = A @ B;  dA = dY @ B^T,  dB = A^T @ dY  (batch axes broadcast, 1-D as in NumPy)"""
+
+    symbol = "@"
+
+    def forward(ctx, a, b):
+        check_matmul_shapes(a.shape, b.shape)
+        ctx.save(a, b)
+        return a @ b
+
+    def backward(ctx, grad_out):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        # Treat 1-D operands as a row (a) or a column (b) and restore the removed axis of dY.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad_out
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g @ _swap(b2)
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if need_b:
+            grad_b = _swap(a2) @ g
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+    def jvp(ctx, a_dot, b_dot):
+        a, b = ctx.saved
+        return a_dot @ b + a @ b_dot
+
+
+class Linear(Function):
+    """y = x W^T + b  with W of shape (out, in);  dx = dy W,  dW = dy^T x,  db = sum dy"""
+
+    symbol = "linear"
+
+    def forward(ctx, x, weight, bias=None):
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: expected input whose last dimension is {weight.shape[1]}, "
+                             f"got shape {x.shape}")
+        ctx.save(x, weight)
+        y = x @ weight.T
+        if bias is not None:
+            y += bias  # y is a fresh array, so adding in place is safe and saves a copy
+        return y
+
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved
+        needs = ctx.needs_input_grad
+        g2 = grad_out.reshape(-1, grad_out.shape[-1])
+        grad_x = grad_out @ weight if needs[0] else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        if len(needs) == 3:
+            return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
+        return grad_x, grad_w
+
+    def jvp(ctx, x_dot, weight_dot, bias_dot=None):
+        x, weight = ctx.saved
+        y_dot = x_dot @ weight.T + x @ weight_dot.T
+        return y_dot if bias_dot is None else y_dot + bias_dot
