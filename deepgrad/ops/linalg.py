@@ -35,6 +35,8 @@ class MatMul(Function):
     def backward(ctx, grad_out):
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # inner product
+            return (grad_out * b if need_a else None), (grad_out * a if need_b else None)
         # Treat 1-D operands as a row (a) or a column (b) and restore the removed axis of dY.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

@@ -1,0 +1,40 @@
+"""Timing helpers shared by the benchmarks: best-of-repeats medians, and torch thread setup."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+
+def measure(fn, repeats: int = 7, number: int = 20, warmup: int = 5) -> float:
+    """Median over `repeats` of the mean time of `number` calls, in seconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - start) / number)
+    return statistics.median(samples)
+
+
+def import_torch():
+    """PyTorch (a test/benchmark dependency only), using as many threads as NumPy's BLAS."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(os.cpu_count() or 1)
+    return torch
+
+
+def report(title: str, rows: list[tuple[str, float]], baseline: str | None = None) -> dict:
+    """Print a small table of times (ms) and ratios to `baseline`; return the numbers."""
+    print(f"\n{title}")
+    base = dict(rows).get(baseline)
+    for name, seconds in rows:
+        ratio = f"  {seconds / base:5.2f}x {baseline}" if base else ""
+        print(f"  {name:<28} {seconds * 1e3:9.3f} ms{ratio}")
+    return {name: seconds for name, seconds in rows}
