@@ -49,7 +49,7 @@ class DataLoader:
         shuffle: reshuffle the samples every epoch.
         drop_last: skip the last batch when it has fewer than `batch_size` samples.
         generator: a numpy Generator or an int seed for the shuffling. None draws a seed from
-            deepgrad's default generator (see `deepgrad.manual_seed`), only when shuffling.
+            deepgrad's default generator (see `deepgrad.manual_seed`) when shuffling.
 
     `state_dict()` / `load_state_dict()` save and restore the generator state, the epoch
     counter and the position inside the current epoch, so that a resumed run sees exactly the
@@ -73,10 +73,12 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        if generator is None and self.shuffle:
+        if generator is None:
             # a private stream seeded from the default generator: reproducible under
-            # manual_seed, and restoring its state never touches the shared default
-            generator = np.random.default_rng(int(default_generator().integers(2**63)))
+            # manual_seed, and restoring its state never touches the shared default (an
+            # unshuffled loader draws nothing, so it leaves the default generator alone)
+            seed = int(default_generator().integers(2**63)) if self.shuffle else 0
+            generator = np.random.default_rng(seed)
         self.generator = get_generator(generator)
         self.epoch = 0              # epochs started (the current epoch's number is epoch - 1)
         self._epoch_state = None    # generator state before the current epoch's permutation
@@ -113,7 +115,8 @@ class DataLoader:
             # mid-epoch: restart this epoch's permutation and skip the batches already seen
             epoch, position, state = self.epoch - 1, self._position, self._epoch_state
         else:
-            epoch, position = self.epoch, 0
+            # between epochs; a resume loaded but not yet iterated keeps its position
+            epoch, position = self.epoch, self._resume_position
             state = self.generator.bit_generator.state
         return {"epoch": epoch, "position": position, "generator_state": _jsonable(state),
                 "batch_size": self.batch_size, "shuffle": self.shuffle,
