@@ -10,6 +10,9 @@ from deepgrad.ops import (abs, cat, clip, concatenate, cos, erf, exp, log, matmu
                           minimum, relu, sigmoid, sin, sqrt, stack, tanh, where)
 from deepgrad.random import default_generator, manual_seed
 
+# the library layers above the core, reachable as deepgrad.nn, deepgrad.optim, deepgrad.data
+from deepgrad import data, nn, optim  # isort: skip
+
 __version__ = "0.1.0"
 
 float32 = "float32"
@@ -17,7 +20,7 @@ float64 = "float64"
 int64 = "int64"
 
 __all__ = [
-    "Tensor", "tensor", "autograd", "ops", "no_grad", "enable_grad", "set_grad_enabled",
+    "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "manual_seed", "default_generator", "zeros", "ones", "full", "arange",
     "randn", "rand", "zeros_like", "ones_like", "abs", "cat", "clip", "concatenate", "cos",
     "erf", "exp", "log", "matmul", "maximum", "minimum", "relu", "sigmoid", "sin", "sqrt",
