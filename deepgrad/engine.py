@@ -65,6 +65,13 @@ class Function:
 
     #: the symbol shown in evaluation traces; defaults to the lower-case class name
     symbol: str | None = None
+    # per-node state; class-level defaults keep Function.apply short on the hot path
+    saved = ()
+    watched = ()
+    out_hooks = None
+    out_ref = None
+    retain = False
+    freed = False
 
     # --- rules (overridden by each primitive) ---------------------------------------------
     def forward(ctx, *arrays, **options):  # pragma: no cover - abstract
@@ -85,9 +92,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **options):
         """Run forward on Tensors (Python scalars and arrays are wrapped) and record the node."""
-        inputs = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
-        ctx = cls.__new__(cls)
-        ctx.saved = ()
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = tuple(as_tensor(x) for x in inputs)
+                break
+        ctx = object.__new__(cls)
         try:
             out = ctx.forward(*[x.data for x in inputs], **options)
         except (ValueError, IndexError) as error:
@@ -110,11 +119,8 @@ class Function:
             result._node = ctx
             ctx.inputs = inputs
             ctx.needs_input_grad = needs
-            ctx.out_hooks = None
-            ctx.out_ref = None
-            ctx.retain = False
-            ctx.freed = False
-            ctx._watch(inputs, out, result)
+            if ctx.saved:
+                ctx._watch(inputs, out, result)
         else:
             result.requires_grad = False
             result._node = None
@@ -300,7 +306,7 @@ def _as_grad_array(tensor, gradient, where):
                 f"pass gradient= an array of shape {tensor.shape} (the vector v of the "
                 "vector-Jacobian product), or reduce the output to a scalar first, e.g. "
                 "y.sum().backward()")
-        return np.ones_like(tensor.data)
+        return np.ones(tensor.data.shape, dtype=tensor.data.dtype)
     array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if array.shape != tensor.shape:
         raise ValueError(f"{where}: gradient has shape {array.shape} but the output has shape "

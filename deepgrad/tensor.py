@@ -179,9 +179,7 @@ class Tensor:
                 product); omitted for a scalar, where it is 1.
             retain_graph: keep the graph so that backward can run through it again.
         """
-        from deepgrad.engine import backward
-
-        backward(self, gradient, retain_graph)
+        engine.backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
         """Keep `.grad` for this non-leaf tensor after backward (leaves always keep it)."""
@@ -516,4 +514,4 @@ def tensor(data, dtype=None, requires_grad=False) -> Tensor:
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-from deepgrad import ops  # noqa: E402  (see the module docstring)
+from deepgrad import engine, ops  # noqa: E402  (see the module docstring)

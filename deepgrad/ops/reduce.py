@@ -37,17 +37,23 @@ def _expand(grad, in_shape, axes, keepdims):
     return grad
 
 
+def _spread(grad, shape):
+    """`grad` repeated over the reduced axes (a fresh array: cheaper than np.broadcast_to)."""
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
+
+
 class Sum(Function):
     """y = sum_i x_i over `axis`;  dy/dx_i = 1"""
 
     def forward(ctx, x, axis, keepdims):
         ctx.axes = normalize_axis(axis, x.ndim, "sum")
         ctx.in_shape, ctx.keepdims = x.shape, keepdims
-        return np.sum(x, axis=ctx.axes, keepdims=keepdims)
+        return x.sum(axis=ctx.axes, keepdims=keepdims)
 
     def backward(ctx, grad_out):
-        grad = _expand(grad_out, ctx.in_shape, ctx.axes, ctx.keepdims)
-        return np.broadcast_to(grad, ctx.in_shape)
+        return _spread(_expand(grad_out, ctx.in_shape, ctx.axes, ctx.keepdims), ctx.in_shape)
 
     def jvp(ctx, x_dot):
         return np.sum(x_dot, axis=ctx.axes, keepdims=ctx.keepdims)
@@ -62,11 +68,11 @@ class Mean(Function):
         ctx.n = int(np.prod([x.shape[a] for a in ctx.axes])) if ctx.axes else 1
         if ctx.n == 0:
             raise ValueError("mean: cannot average over an empty axis (the result would be NaN)")
-        return np.mean(x, axis=ctx.axes, keepdims=keepdims)
+        return x.mean(axis=ctx.axes, keepdims=keepdims)
 
     def backward(ctx, grad_out):
         grad = _expand(grad_out, ctx.in_shape, ctx.axes, ctx.keepdims) / ctx.n
-        return np.broadcast_to(grad, ctx.in_shape)
+        return _spread(grad, ctx.in_shape)
 
     def jvp(ctx, x_dot):
         return np.mean(x_dot, axis=ctx.axes, keepdims=ctx.keepdims)
