@@ -245,7 +245,8 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                 "earlier backward(); pass retain_graph=True to the first backward() if you need "
                 "to differentiate the same graph twice")
         out_tensor = node.out_ref() if node.out_ref is not None else None
-        node._check_versions(out_tensor)
+        if node.watched:
+            node._check_versions(out_tensor)
         if node.out_hooks:
             grad = _apply_hooks(node.out_hooks, grad)
         if captured is not None and node in captured_nodes:
