@@ -32,7 +32,7 @@ bench: install
 	$(PY) benchmarks/run.py
 
 demo: install
-	$(PY) examples/demo.py
+	$(VENV)/bin/deepgrad train examples/fashion_mnist_mlp.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mplconfig runs

@@ -1,0 +1,159 @@
+"""One Fashion-MNIST training epoch (60,000 images, 469 batches of 128) of a 784-256-256-10
+ReLU MLP with SGD (lr 0.01, momentum 0.9) in float32:
+
+    deepgrad Trainer.fit     the Keras-style loop with its DataLoader, metrics and callbacks
+    deepgrad plain loop      for x, y in loader: zero_grad, loss, backward, step
+    pytorch                  the same loop on torch tensors (batches by index, no DataLoader
+                             collation), torch.set_num_threads(cores)
+
+measured in the same run (best of `--repeats` epochs). Goal: deepgrad <= 0.8x PyTorch's time.
+`python benchmarks/bench_mlp_epoch.py --profile` prints a cProfile of the Trainer epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from timing import import_torch, report  # noqa: E402
+
+from deepgrad import nn, optim  # noqa: E402
+from deepgrad.data import DataLoader, TensorDataset, load_fashion_mnist  # noqa: E402
+from deepgrad.nn import functional as F  # noqa: E402
+from deepgrad.training import Trainer  # noqa: E402
+
+SIZES = (784, 256, 256, 10)
+BATCH = 128
+LR, MOMENTUM = 0.01, 0.9
+
+
+def _data():
+    x, y = load_fashion_mnist("train", flatten=True)      # float32 in [0, 1], int64 labels
+    return x, y
+
+
+def _model(seed=0):
+    gen = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(784, 256, generator=gen), nn.ReLU(),
+                         nn.Linear(256, 256, generator=gen), nn.ReLU(),
+                         nn.Linear(256, 10, generator=gen))
+
+
+def deepgrad_trainer_epoch(x, y):
+    model = _model()
+    trainer = Trainer(model, "cross_entropy",
+                      optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM))
+    loader = DataLoader(TensorDataset(x, y), BATCH, shuffle=True, generator=1)
+
+    def epoch():
+        return trainer.fit(loader, epochs=1, verbose=0).history["loss"][0]
+
+    return epoch
+
+
+def deepgrad_plain_epoch(x, y):
+    model = _model()
+    optimizer = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    loader = DataLoader(TensorDataset(x, y), BATCH, shuffle=True, generator=1)
+
+    def epoch():
+        total = 0.0
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.data) * len(xb)
+        return total / len(x)
+
+    return epoch
+
+
+def torch_epoch(torch, x, y):
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    with torch.no_grad():  # the same initial weights as deepgrad's
+        for p, q in zip(model.parameters(), _model().parameters()):
+            p.copy_(torch.from_numpy(q.data))
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    order = np.random.default_rng(1)
+
+    def epoch():
+        total = 0.0
+        perm = torch.from_numpy(order.permutation(len(x)))
+        for start in range(0, len(x), BATCH):
+            idx = perm[start:start + BATCH]
+            xb, yb = xt[idx], yt[idx]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += float(loss) * len(idx)
+        return total / len(x)
+
+    return epoch
+
+
+def _best_time(epoch, repeats):
+    times, losses = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        losses.append(epoch())
+        times.append(time.perf_counter() - start)
+    return min(times), losses
+
+
+def profile_trainer_epoch(x, y, top=18):
+    """cProfile one Trainer epoch, sorted by own time."""
+    epoch = deepgrad_trainer_epoch(x, y)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    epoch()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="one Fashion-MNIST MLP epoch")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv if argv is not None else [])
+    x, y = _data()
+    if args.profile:
+        profile_trainer_epoch(x, y)
+        return {}
+    torch = import_torch()
+    rows, losses = [], {}
+    for name, epoch in (("deepgrad Trainer.fit", deepgrad_trainer_epoch(x, y)),
+                        ("deepgrad plain loop", deepgrad_plain_epoch(x, y))):
+        seconds, losses[name] = _best_time(epoch, args.repeats)
+        rows.append((name, seconds))
+    if torch is not None:
+        seconds, losses["pytorch"] = _best_time(torch_epoch(torch, x, y), args.repeats)
+        rows.append(("pytorch", seconds))
+    numbers = report(f"MLP 784-256-256-10, one Fashion-MNIST epoch ({len(x)} images, batch "
+                     f"{BATCH}, SGD momentum {MOMENTUM}, float32; best of {args.repeats})",
+                     [(name, t) for name, t in rows],
+                     baseline="pytorch" if torch is not None else None)
+    for name, values in losses.items():
+        print(f"  {name:<28} mean training loss per epoch: "
+              + ", ".join(f"{v:.4f}" for v in values))
+    if torch is not None:
+        for name in ("deepgrad Trainer.fit", "deepgrad plain loop"):
+            print(f"  {name} / pytorch: {numbers[name] / numbers['pytorch']:.2f}x "
+                  "(goal <= 0.80x)")
+    return numbers
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,188 @@
+"""Convolution and pooling as functions of Tensors (NCHW layout, PyTorch semantics).
+
+    y = conv2d(x, weight, bias, stride=1, padding=0, dilation=1)
+    y = max_pool2d(x, kernel_size, stride=None, padding=0)      # stride defaults to kernel_size
+    y = avg_pool2d(x, kernel_size, stride=None, padding=0)      # count_include_pad=True
+    y = adaptive_avg_pool2d(x, output_size)                     # PyTorch's bins
+    y = global_avg_pool2d(x)                                    # mean over H, W -> (N, C)
+
+Every size argument is an int or a pair (height, width). This module checks the arguments and
+the shapes and explains what is wrong; the math is in deepgrad/ops/conv.py.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from deepgrad.ops import conv as _conv
+from deepgrad.ops import mean
+from deepgrad.tensor import as_tensor
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
+           "conv_output_shape", "pair"]
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def pair(value, name, op, minimum=1):
+    """An int or a pair of ints (each >= minimum) as a tuple (height, width)."""
+    values = (value, value) if _is_int(value) else value
+    if not (isinstance(values, (tuple, list)) and len(values) == 2
+            and all(_is_int(v) and v >= minimum for v in values)):
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be a {kind} integer or a pair of {kind} integers "
+                         f"(height, width), got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+def conv_padding(padding, kernel_size, dilation, stride, op):
+    """Padding as (top, bottom, left, right) from an int, a pair, "valid" or "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            pads = []
+            for k, d in zip(kernel_size, dilation):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]  # the odd extra goes after, as PyTorch
+            return tuple(pads)
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', got "
+                         f"{padding!r}")
+    ph, pw = pair(padding, "padding", op, minimum=0)
+    return (ph, ph, pw, pw)
+
+
+def conv_output_shape(in_hw, kernel_size, stride, pads, dilation, op):
+    """(OH, OW) of a sliding-window operation, or a ValueError naming both sizes."""
+    sizes = []
+    for axis in range(2):
+        size = in_hw[axis] + pads[2 * axis] + pads[2 * axis + 1]
+        span = dilation[axis] * (kernel_size[axis] - 1) + 1
+        sizes.append((size, span))
+    if any(span > size for size, span in sizes):
+        spans = tuple(span for _, span in sizes)
+        note = f" (spanning {spans} with dilation {tuple(dilation)})" \
+            if tuple(dilation) != (1, 1) else ""
+        raise ValueError(
+            f"{op}: kernel size {tuple(kernel_size)}{note} is larger than the padded input "
+            f"size {tuple(size for size, _ in sizes)} (input {tuple(in_hw)} plus padding "
+            f"{_describe_pads(pads)}); use a smaller kernel, more padding or a larger input")
+    return tuple((size - span) // s + 1 for (size, span), s in zip(sizes, stride))
+
+
+def _describe_pads(pads):
+    top, bottom, left, right = pads
+    if top == bottom and left == right:
+        return f"{(top, left)} on each side"
+    return f"(top, bottom, left, right) = {pads}"
+
+
+def _check_4d(x, op, what="(N, C, H, W)"):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected input of shape {what}, got {tuple(x.shape)}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D cross-correlation (what deep learning calls convolution), as torch.nn.functional.conv2d.
+
+    y[n, o, p, q] = bias[o] + sum_{c, i, j} weight[o, c, i, j]
+                                * x_pad[n, c, stride_h p + dilation_h i, stride_w q + dilation_w j]
+
+    Args:
+        x: input (N, C_in, H, W).
+        weight: filters (C_out, C_in, KH, KW).
+        bias: (C_out,) or None.
+        stride, dilation: positive int or pair.
+        padding: non-negative int or pair (zeros on both sides), or "valid" (none) or "same"
+            (output size = input size; stride 1 only).
+
+    Returns:
+        (N, C_out, OH, OW), OH = floor((H + 2 pad_h - dilation_h (KH - 1) - 1) / stride_h) + 1.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    op = "conv2d"
+    _check_4d(x, op, "(N, C_in, H, W)")
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must have shape (C_out, C_in, KH, KW), got "
+                         f"{tuple(weight.shape)}")
+    if weight.shape[1] != x.shape[1]:
+        raise ValueError(f"{op}: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but "
+                         f"the weight of shape {tuple(weight.shape)} expects {weight.shape[1]}")
+    if bias is not None:
+        bias = as_tensor(bias)
+        if tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(f"{op}: bias must have shape ({weight.shape[0]},) (one value per "
+                             f"output channel), got {tuple(bias.shape)}")
+    stride = pair(stride, "stride", op)
+    dilation = pair(dilation, "dilation", op)
+    kernel_size = tuple(weight.shape[2:])
+    pads = conv_padding(padding, kernel_size, dilation, stride, op)
+    conv_output_shape(x.shape[2:], kernel_size, stride, pads, dilation, op)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return _conv.Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation)
+
+
+def _pool_arguments(x, kernel_size, stride, padding, op, dilation=1):
+    _check_4d(x, op)
+    kernel_size = pair(kernel_size, "kernel_size", op)
+    stride = kernel_size if stride is None else pair(stride, "stride", op)
+    dilation = pair(dilation, "dilation", op)
+    ph, pw = pair(padding, "padding", op, minimum=0)
+    if 2 * ph > kernel_size[0] or 2 * pw > kernel_size[1]:
+        # wider padding would create windows that see only padding
+        raise ValueError(f"{op}: padding {(ph, pw)} must be at most half of kernel_size "
+                         f"{kernel_size}")
+    pads = (ph, ph, pw, pw)
+    conv_output_shape(x.shape[2:], kernel_size, stride, pads, dilation, op)
+    return kernel_size, stride, pads, dilation
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
+    """Maximum over each window (padding counts as -inf), as torch.nn.functional.max_pool2d.
+
+    Ties: the first maximum of a window in row-major order receives the whole gradient (as in
+    PyTorch). Shape: (N, C, H, W) -> (N, C, OH, OW) with the conv2d output-size formula.
+    """
+    x = as_tensor(x)
+    kernel_size, stride, pads, dilation = _pool_arguments(x, kernel_size, stride, padding,
+                                                          "max_pool2d", dilation)
+    return _conv.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=pads,
+                                 dilation=dilation)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over each window, as torch.nn.functional.avg_pool2d with count_include_pad=True:
+    the divisor is always KH*KW, zero padding included."""
+    x = as_tensor(x)
+    kernel_size, stride, pads, _ = _pool_arguments(x, kernel_size, stride, padding,
+                                                   "avg_pool2d")
+    return _conv.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=pads)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average over PyTorch's adaptive bins: output row i averages input rows
+    floor(i H / OH) .. ceil((i + 1) H / OH) - 1 (the same for columns). output_size is an int,
+    a pair, or a pair with None meaning "keep the input size"."""
+    x = as_tensor(x)
+    op = "adaptive_avg_pool2d"
+    _check_4d(x, op)
+    sizes = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
+        else tuple(output_size)
+    if len(sizes) == 2:
+        sizes = tuple(x.shape[2 + a] if s is None else s for a, s in enumerate(sizes))
+    out_h, out_w = pair(sizes, "output_size", op)
+    return _conv.AdaptiveAvgPool2d.apply(x, output_size=(out_h, out_w))
+
+
+def global_avg_pool2d(x):
+    """Mean over the spatial axes: (N, C, H, W) -> (N, C)."""
+    x = as_tensor(x)
+    _check_4d(x, "global_avg_pool2d")
+    return mean(x, axis=(2, 3))
+

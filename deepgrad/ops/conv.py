@@ -1,0 +1,338 @@
+"""Convolution and pooling primitives on NCHW arrays (PyTorch semantics, no groups).
+
+Shapes: x (N, C, H, W), weight (O, C, KH, KW), output (N, O, OH, OW) with, per spatial axis,
+
+    OH = floor((H + pad_top + pad_bottom - dilation * (KH - 1) - 1) / stride) + 1.
+
+Convolution is im2col + one matrix product. A strided view of the (padded) input lists, for
+every kernel offset (c, i, j), the input pixels it meets at every output position; copying that
+view gives the column matrix `cols` (C*KH*KW, M) with M = N*OH*OW, and
+
+    y = W2 @ cols + b,       W2 = weight.reshape(O, C*KH*KW)             (forward)
+    dW2 = dY2 @ cols^T,      db = sum of dY2 over M                        (weight, bias)
+    dcols = W2^T @ dY2,      dx = col2im(dcols)                            (input)
+    y_dot = W2 @ cols(x_dot) + W2_dot @ cols + b_dot                       (forward mode)
+
+where dY2 is the output gradient laid out as (O, M). col2im is the adjoint of im2col: it adds
+each kernel offset's slab of dcols back onto the input pixels it was read from, one vectorised
+addition per kernel offset (KH*KW of them), never a loop over output pixels.
+
+The column order of M is chosen by output width. For small feature maps (OW < 16) the batch
+axis is innermost, (OH, OW, N), so every copy and every col2im addition moves runs of
+OW*N contiguous numbers instead of runs of OW; for wide maps the order is (N, OH, OW), which
+makes the NCHW <-> (O, M) rearrangements cheap. Both give identical numbers (docs/conv.md has
+the measurements that chose the threshold).
+
+Pooling loops over the KH*KW window offsets too: each offset is one strided slice of the input
+of the output's shape. Max pooling keeps one boolean mask per offset marking where that offset
+holds the first maximum of its window in row-major order (ties: the first one gets the whole
+gradient, as in PyTorch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from deepgrad.engine import Function
+
+# output widths below this use the batch-innermost column order (see the module docstring)
+BATCH_LAST_BELOW_WIDTH = 16
+
+
+def conv_output_size(size, kernel, stride, pad_before, pad_after, dilation):
+    """Length of the output along one spatial axis (floor mode, as PyTorch)."""
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class _Geometry:
+    """Sizes of one 2-D sliding-window operation: kernel, stride, padding, dilation, output."""
+
+    def __init__(self, in_hw, kernel, stride, padding, dilation):
+        self.in_h, self.in_w = in_hw
+        self.kh, self.kw = kernel
+        self.sh, self.sw = stride
+        self.pt, self.pb, self.pl, self.pr = padding
+        self.dh, self.dw = dilation
+        self.out_h = conv_output_size(self.in_h, self.kh, self.sh, self.pt, self.pb, self.dh)
+        self.out_w = conv_output_size(self.in_w, self.kw, self.sw, self.pl, self.pr, self.dw)
+        self.padded_h = self.in_h + self.pt + self.pb
+        self.padded_w = self.in_w + self.pl + self.pr
+        if self.out_h < 1 or self.out_w < 1:
+            span = (self.dh * (self.kh - 1) + 1, self.dw * (self.kw - 1) + 1)
+            raise ValueError(
+                f"kernel size {(self.kh, self.kw)} (spanning {span} with dilation "
+                f"{(self.dh, self.dw)}) is larger than the padded input size "
+                f"{(self.padded_h, self.padded_w)} (input {(self.in_h, self.in_w)} plus padding)")
+
+    @property
+    def padded(self):
+        return self.pt or self.pb or self.pl or self.pr
+
+    def offsets(self):
+        """(offset number, rows, cols) of each window offset in row-major order; the slices pick,
+        from the padded input, the element that offset meets in every output window."""
+        k = 0
+        for i in range(self.kh):
+            rows = slice(i * self.dh, i * self.dh + self.sh * (self.out_h - 1) + 1, self.sh)
+            for j in range(self.kw):
+                cols = slice(j * self.dw, j * self.dw + self.sw * (self.out_w - 1) + 1, self.sw)
+                yield k, rows, cols
+                k += 1
+
+    def interior(self):
+        """Slices of the padded array that hold the original input."""
+        return (slice(self.pt, self.pt + self.in_h), slice(self.pl, self.pl + self.in_w))
+
+
+def _pad_nchw(x, geo, value):
+    """x padded spatially with a constant (x itself when there is no padding)."""
+    if not geo.padded:
+        return x
+    n, c = x.shape[:2]
+    out = np.full((n, c, geo.padded_h, geo.padded_w), value, dtype=x.dtype)
+    out[(slice(None), slice(None)) + geo.interior()] = x
+    return out
+
+
+# --- convolution -------------------------------------------------------------------------------
+def _im2col(x, geo, batch_last):
+    """The column matrix (C*KH*KW, M) of x (N, C, H, W); M ordered (OH, OW, N) if batch_last
+    else (N, OH, OW)."""
+    n, c = x.shape[:2]
+    oh, ow = geo.out_h, geo.out_w
+    if batch_last:
+        # one copy that moves the batch axis last and pads at the same time
+        xp = np.zeros((c, geo.padded_h, geo.padded_w, n), dtype=x.dtype)
+        xp[(slice(None),) + geo.interior()] = x.transpose(1, 2, 3, 0)
+        s_c, s_h, s_w, s_n = xp.strides
+        view = as_strided(xp, (c, geo.kh, geo.kw, oh, ow, n),
+                          (s_c, geo.dh * s_h, geo.dw * s_w, geo.sh * s_h, geo.sw * s_w, s_n),
+                          writeable=False)
+    else:
+        xp = _pad_nchw(x, geo, 0)
+        s_n, s_c, s_h, s_w = xp.strides
+        view = as_strided(xp, (c, geo.kh, geo.kw, n, oh, ow),
+                          (s_c, geo.dh * s_h, geo.dw * s_w, s_n, geo.sh * s_h, geo.sw * s_w),
+                          writeable=False)
+    return view.reshape(c * geo.kh * geo.kw, -1)  # reshape of the view = the im2col copy
+
+
+def _col2im(dcols, x_shape, geo, batch_last):
+    """Adjoint of _im2col: add every kernel offset's slab of dcols back onto the input."""
+    n, c = x_shape[:2]
+    oh, ow = geo.out_h, geo.out_w
+    if batch_last:
+        dc = dcols.reshape(c, geo.kh, geo.kw, oh, ow, n)
+        dxp = np.zeros((c, geo.padded_h, geo.padded_w, n), dtype=dcols.dtype)
+        for k, rows, cols in geo.offsets():
+            dxp[:, rows, cols] += dc[:, k // geo.kw, k % geo.kw]
+        inner = dxp[(slice(None),) + geo.interior()]
+        return np.ascontiguousarray(inner.transpose(3, 0, 1, 2))
+    dc = dcols.reshape(c, geo.kh, geo.kw, n, oh, ow)
+    dxp = np.zeros((n, c, geo.padded_h, geo.padded_w), dtype=dcols.dtype)
+    for k, rows, cols in geo.offsets():
+        dxp[:, :, rows, cols] += dc[:, k // geo.kw, k % geo.kw].transpose(1, 0, 2, 3)
+    return dxp[(slice(None), slice(None)) + geo.interior()] if geo.padded else dxp
+
+
+def _from_columns(y2, n, geo, batch_last):
+    """(O, M) -> contiguous (N, O, OH, OW)."""
+    o = y2.shape[0]
+    if batch_last:
+        return np.ascontiguousarray(y2.reshape(o, geo.out_h, geo.out_w, n).transpose(3, 0, 1, 2))
+    return np.ascontiguousarray(y2.reshape(o, n, geo.out_h, geo.out_w).transpose(1, 0, 2, 3))
+
+
+def _to_columns(g, batch_last):
+    """(N, O, OH, OW) -> contiguous (O, M), the inverse of _from_columns."""
+    axes = (1, 2, 3, 0) if batch_last else (1, 0, 2, 3)
+    return np.ascontiguousarray(g.transpose(axes)).reshape(g.shape[1], -1)
+
+
+class Conv2d(Function):
+    """y[n,o] = b[o] + sum_{c,i,j} W[o,c,i,j] x_pad[n, c, s*oh + d*i, s*ow + d*j]  (im2col+GEMM)
+
+    dW = dY2 cols^T,  db = sum dY,  dx = col2im(W2^T dY2);  y_dot = conv(x_dot, W) + conv(x, W_dot)
+    + b_dot (forward mode, see the module docstring for the notation).
+    """
+
+    def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
+                dilation=(1, 1)):
+        geo = _Geometry(x.shape[2:], weight.shape[2:], stride, padding, dilation)
+        ctx.geo, ctx.x_shape, ctx.w_shape = geo, x.shape, weight.shape
+        ctx.batch_last = geo.out_w < BATCH_LAST_BELOW_WIDTH
+        cols = _im2col(x, geo, ctx.batch_last)
+        w2 = weight.reshape(weight.shape[0], -1)
+        ctx.save(cols, w2)
+        y2 = w2 @ cols
+        if bias is not None:
+            y2 += bias[:, None]  # y2 is a fresh array
+        return _from_columns(y2, x.shape[0], geo, ctx.batch_last)
+
+    def backward(ctx, grad_out):
+        cols, w2 = ctx.saved
+        needs = ctx.needs_input_grad
+        g2 = _to_columns(grad_out, ctx.batch_last)
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            grad_x = _col2im(w2.T @ g2, ctx.x_shape, ctx.geo, ctx.batch_last)
+        if needs[1]:
+            grad_w = (g2 @ cols.T).reshape(ctx.w_shape)
+        if len(needs) == 3:
+            grad_b = g2.sum(axis=1) if needs[2] else None
+            return grad_x, grad_w, grad_b
+        return grad_x, grad_w
+
+    def jvp(ctx, x_dot, weight_dot, bias_dot=None):
+        cols, w2 = ctx.saved
+        y2 = w2 @ _im2col(x_dot, ctx.geo, ctx.batch_last)
+        y2 += weight_dot.reshape(w2.shape) @ cols
+        if bias_dot is not None:
+            y2 += bias_dot[:, None]
+        return _from_columns(y2, ctx.x_shape[0], ctx.geo, ctx.batch_last)
+
+
+# --- pooling -------------------------------------------------------------------------------------
+def _window(xp, rows, cols):
+    return xp[:, :, rows, cols]
+
+
+def _disjoint(geo):
+    """True when no input element lies in two windows (stride >= the dilated kernel span), so
+    the backward pass may assign each offset's slab instead of accumulating it."""
+    span_h, span_w = geo.dh * (geo.kh - 1) + 1, geo.dw * (geo.kw - 1) + 1
+    return geo.sh >= span_h and geo.sw >= span_w
+
+
+def _scatter(slab, x_shape, geo, dtype):
+    """Adjoint of reading the window offsets: put offset k's gradient slab(k, out) back on the
+    input elements that offset read. For disjoint windows slab writes straight into the strided
+    slice (out=, no temporary); for overlapping ones it returns a new array that is added."""
+    n, c = x_shape[:2]
+    dxp = np.zeros((n, c, geo.padded_h, geo.padded_w), dtype=dtype)
+    disjoint = _disjoint(geo)
+    for k, rows, cols in geo.offsets():
+        target = dxp[:, :, rows, cols]
+        if disjoint:
+            slab(k, target)
+        else:
+            target += slab(k, None)
+    return dxp[(slice(None), slice(None)) + geo.interior()] if geo.padded else dxp
+
+
+class MaxPool2d(Function):
+    """y[n,c,oh,ow] = max over the window of x_pad (padding is -inf);
+    dx: the whole gradient goes to the first maximum of each window (row-major order),
+    y_dot = x_dot at that position."""
+
+    symbol = "maxpool"
+
+    def forward(ctx, x, kernel_size, stride, padding=(0, 0, 0, 0), dilation=(1, 1)):
+        geo = _Geometry(x.shape[2:], kernel_size, stride, padding, dilation)
+        ctx.geo, ctx.x_shape = geo, x.shape
+        xp = _pad_nchw(x, geo, -np.inf)
+        # One strided slice per window offset, each of the output's shape. (Reducing a
+        # (N, C, OH, KH, OW, KW) reshape with .max(axis=(3, 5)) gives the same numbers for
+        # non-overlapping windows but is ~30x slower in NumPy: its inner loops have length KW.)
+        windows = [_window(xp, rows, cols) for _, rows, cols in geo.offsets()]
+        y = windows[0].copy()
+        for window in windows[1:]:
+            np.maximum(y, window, out=y)
+        # winners[k]: offset k holds the first maximum of the window (row-major order), so
+        # exactly one offset wins per output element. A NaN is its window's maximum (as in
+        # PyTorch, NaN propagates); the first NaN wins then.
+        nan = np.isnan(y)
+        has_nan = bool(nan.any())
+        winners = np.empty((len(windows),) + y.shape, dtype=bool)
+        taken = None
+        for k, window in enumerate(windows):
+            hit = np.equal(window, y, out=winners[k])
+            if has_nan:
+                hit |= np.isnan(window) & nan
+            if taken is None:
+                taken = hit.copy()
+            else:
+                np.greater(hit, taken, out=hit)  # hit and not taken (booleans)
+                taken |= hit
+        ctx.winners = winners
+        return y
+
+    def backward(ctx, grad_out):
+        def slab(k, out):
+            return np.multiply(grad_out, ctx.winners[k], out=out)
+        return _scatter(slab, ctx.x_shape, ctx.geo, grad_out.dtype)
+
+    def jvp(ctx, x_dot):
+        xp = _pad_nchw(x_dot, ctx.geo, 0)
+        y_dot = np.zeros(ctx.winners.shape[1:], dtype=x_dot.dtype)
+        for k, rows, cols in ctx.geo.offsets():
+            y_dot += _window(xp, rows, cols) * ctx.winners[k]
+        return y_dot
+
+
+def _avg_pool(x, geo):
+    xp = _pad_nchw(x, geo, 0)
+    total = None
+    for _, rows, cols in geo.offsets():
+        window = _window(xp, rows, cols)
+        total = window.copy() if total is None else np.add(total, window, out=total)
+    total *= np.asarray(1.0 / (geo.kh * geo.kw), dtype=total.dtype)
+    return total
+
+
+class AvgPool2d(Function):
+    """y = mean of each window of x_pad, divided by KH*KW even where the window covers padding
+    (count_include_pad=True);  dx: each window element gets dy / (KH*KW);  y_dot = avg(x_dot)"""
+
+    symbol = "avgpool"
+
+    def forward(ctx, x, kernel_size, stride, padding=(0, 0, 0, 0)):
+        ctx.geo = _Geometry(x.shape[2:], kernel_size, stride, padding, (1, 1))
+        ctx.x_shape = x.shape
+        return _avg_pool(x, ctx.geo)
+
+    def backward(ctx, grad_out):
+        scale = np.asarray(1.0 / (ctx.geo.kh * ctx.geo.kw), dtype=grad_out.dtype)
+
+        def slab(k, out):
+            return np.multiply(grad_out, scale, out=out)
+        return _scatter(slab, ctx.x_shape, ctx.geo, grad_out.dtype)
+
+    def jvp(ctx, x_dot):
+        return _avg_pool(x_dot, ctx.geo)
+
+
+def adaptive_pool_matrix(in_size, out_size, dtype):
+    """P (out, in) with P[i, start:end] = 1 / (end - start), start = floor(i in / out),
+    end = ceil((i + 1) in / out): the bins of PyTorch's adaptive average pooling."""
+    matrix = np.zeros((out_size, in_size), dtype=dtype)
+    for i in range(out_size):
+        start = (i * in_size) // out_size
+        end = -((-(i + 1) * in_size) // out_size)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[n,c] = P_h x[n,c] P_w^T with the bin-averaging matrices P (adaptive_pool_matrix);
+    linear, so dx = P_h^T dy P_w and y_dot = P_h x_dot P_w^T"""
+
+    symbol = "adaptive_avgpool"
+
+    def forward(ctx, x, output_size):
+        out_h, out_w = output_size
+        ctx.p_h = adaptive_pool_matrix(x.shape[2], out_h, x.dtype)
+        ctx.p_w = adaptive_pool_matrix(x.shape[3], out_w, x.dtype)
+        return ctx._apply(x)
+
+    def _apply(ctx, x):
+        if ctx.p_h.shape[0] == 1 and ctx.p_w.shape[0] == 1:  # global average
+            return x.mean(axis=(2, 3), keepdims=True)
+        return ctx.p_h @ x @ ctx.p_w.T
+
+    def backward(ctx, grad_out):
+        return ctx.p_h.T @ grad_out @ ctx.p_w
+
+    def jvp(ctx, x_dot):
+        return ctx._apply(x_dot)

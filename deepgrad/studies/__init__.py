@@ -1,0 +1,66 @@
+"""deepgrad.studies: one-command reproductions of the course experiments.
+
+    from deepgrad.studies import STUDIES, run_study
+    result = run_study("init", "runs/init", quick=True)
+    result.figures, result.summary_path, result.numbers
+
+Each study is a module with `run(out_dir, quick=False, seed=0) -> StudyResult`; it writes PNG
+figures and a markdown summary (out_dir/summary.md) and returns its key numbers. Quick mode
+(a few seconds) is what the test suite runs. What each study shows: docs/studies.md and the
+modules' docstrings. The CLI runs them as `deepgrad study NAME [--quick] [--out DIR]`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections import OrderedDict, namedtuple
+
+from deepgrad.studies._common import StudyResult
+
+Study = namedtuple("Study", ["name", "module", "description"])
+
+STUDIES = OrderedDict((s.name, s) for s in [
+    Study("init", "deepgrad.studies.init",
+          "10 layers of 500 tanh/ReLU units: weight std 0.01, 1, Xavier, He"),
+    Study("symmetry", "deepgrad.studies.symmetry",
+          "constant initialization: hidden units stay identical"),
+    Study("batchnorm", "deepgrad.studies.batchnorm",
+          "6-layer network on Fashion-MNIST, lr 0.01/0.5, with and without batch norm"),
+    Study("capacity", "deepgrad.studies.capacity",
+          "decision boundaries for 3..100 hidden units and L2 strength"),
+    Study("approximation", "deepgrad.studies.approximation",
+          "3 tanh units fitting |x|, x^2, sin and a step"),
+    Study("activations", "deepgrad.studies.activations",
+          "learning curves with eight activation functions"),
+    Study("deep-supervision", "deepgrad.studies.deep_supervision",
+          "mean |gradient| per layer: LeNet vs deeply supervised LeNet"),
+    Study("optimizers", "deepgrad.studies.optimizers",
+          "SGD, momentum, Nesterov, RMSprop, Adam on an ill-conditioned quadratic and "
+          "Fashion-MNIST"),
+    Study("perceptron", "deepgrad.studies.perceptron",
+          "Rosenblatt's perceptron and Widrow-Hoff's ADALINE on separable data"),
+    Study("autodiff", "deepgrad.studies.autodiff",
+          "forward and reverse evaluation traces of ln(x1) + x1 x2 - sin(x2)"),
+])
+
+
+def get_study(name: str):
+    """The module of study `name` (imported on first use)."""
+    if name not in STUDIES:
+        raise ValueError(f"unknown study {name!r}; available: {', '.join(STUDIES)}")
+    return importlib.import_module(STUDIES[name].module)
+
+
+def run_study(name: str, out_dir, quick: bool = False, seed: int = 0) -> StudyResult:
+    """Run study `name`, writing its figures and out_dir/summary.md; returns a StudyResult
+    (figures, summary_path, numbers)."""
+    module = get_study(name)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"run_study: seed must be a non-negative integer, got {seed!r}")
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    return module.run(out_dir, quick=bool(quick), seed=seed)
+
+
+__all__ = ["STUDIES", "Study", "StudyResult", "get_study", "run_study"]

@@ -1,0 +1,84 @@
+"""`deepgrad train --resume` after SIGKILL ends with weights bit-identical to an uninterrupted
+run (dropout on, so every RNG state matters; early stopping, so its counters matter)."""
+
+import csv
+import signal
+
+import numpy as np
+
+from deepgrad.io import load_checkpoint
+
+from cli_helpers import example, run_subprocess
+
+# 3 classes, dropout 0.1 in two layers, Adam, early stopping (patience 2) on val_accuracy
+SETTINGS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
+            "training.callbacks.early_stopping.patience=2"]
+
+
+def _weights(run_dir):
+    return load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+
+
+def _csv_epochs(run_dir):
+    with open(run_dir / "metrics.csv", newline="") as stream:
+        return [int(row["epoch"]) for row in csv.DictReader(stream)]
+
+
+def test_resume_after_sigkill_is_bit_exact(cli, tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    code, _, err = cli("train", example("spirals.yaml"), "--out", full, "-q", "--set",
+                       *SETTINGS)
+    assert code == 0, err
+
+    # a real process, killed with SIGKILL right after the checkpoint of epoch 3
+    proc = run_subprocess("train", example("spirals.yaml"), "--out", killed, "-q", "--set",
+                          *SETTINGS, env_extra={"DEEPGRAD_KILL_AFTER_EPOCH": "3"})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    interrupted = _weights(killed)
+    assert interrupted.epoch == 3 and not interrupted.metadata["finished"]
+    assert not (killed / "report.html").exists()
+
+    code, out, err = cli("train", example("spirals.yaml"), "--out", killed, "-q", "--resume")
+    assert code == 0, err
+    assert "resuming" in out and "after epoch 3" in out
+
+    a, b = _weights(full), _weights(killed)
+    assert a.epoch == b.epoch and a.step == b.step
+    assert list(a.model_state) == list(b.model_state)
+    for name in a.model_state:
+        assert np.array_equal(a.model_state[name], b.model_state[name]), name
+    # the optimizer's slots and the history agree as exactly
+    for index, slots in a.optimizer_state["state"].items():
+        for key, value in slots.items():
+            assert np.array_equal(np.asarray(value),
+                                  np.asarray(b.optimizer_state["state"][index][key])), key
+    assert a.metadata["history"] == b.metadata["history"]
+    assert a.metadata["best"] == b.metadata["best"]
+    assert a.rng_states == b.rng_states
+    assert _csv_epochs(killed) == _csv_epochs(full) == list(range(1, a.epoch + 1))
+    assert (killed / "report.html").exists()
+
+
+def test_resume_of_a_finished_run_changes_nothing(cli, tmp_path):
+    out = tmp_path / "run"
+    settings = ["data.n=150", "training.epochs=2"]
+    assert cli("train", example("spirals.yaml"), "--out", out, "-q", "--set", *settings)[0] == 0
+    before = _weights(out)
+    code, stdout, _ = cli("train", example("spirals.yaml"), "--out", out, "-q", "--resume")
+    assert code == 0 and "already complete (2 epochs" in stdout
+    after = _weights(out)
+    for name in before.model_state:
+        assert np.array_equal(before.model_state[name], after.model_state[name])
+    # more epochs on resume: continues from epoch 2 to 3
+    code, stdout, _ = cli("train", example("spirals.yaml"), "--out", out, "-q", "--resume",
+                          "--set", "training.epochs=3")
+    assert code == 0 and "after epoch 2 of 3" in stdout
+    assert _weights(out).epoch == 3 and _csv_epochs(out) == [1, 2, 3]
+
+
+def test_resume_without_checkpoint_fails_clearly(cli, tmp_path):
+    code, _, err = cli("train", example("spirals.yaml"), "--out", tmp_path / "none",
+                       "--resume")
+    assert code == 1
+    assert "deepgrad: error: --resume: no checkpoint to resume from" in err
+    assert "Traceback" not in err
