@@ -170,10 +170,10 @@ def cmd_train(args) -> int:
                   f"{result.best['epoch']}\n")
     for split, values in result.final_metrics.items():
         out.write(f"{split}: {_format_metrics(values)}\n")
+    out.write(f"training time: {result.elapsed:.1f} s; report: {result.report_path}\n")
     test = result.final_metrics.get("test")
     if test and "accuracy" in test:
         out.write(f"test accuracy: {100 * test['accuracy']:.2f}%\n")
-    out.write(f"training time: {result.elapsed:.1f} s; report: {result.report_path}\n")
     return 0
 
 

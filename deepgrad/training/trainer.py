@@ -172,8 +172,13 @@ class Trainer:
             raise ValueError(f"{role}: a batch has {len(x)} feature rows but {len(y)} labels; "
                              "features and labels must have the same length")
         num_classes = self._num_classes(x, y)
-        if dataset is not None and hasattr(dataset, "get_batch"):
-            for start in range(0, len(dataset), _CHECK_CHUNK):
+        if isinstance(dataset, TensorDataset):
+            # slices of the stored arrays are views: the scan copies nothing
+            for start in range(0, n, _CHECK_CHUNK):
+                chunk = tuple(a[start:start + _CHECK_CHUNK] for a in dataset.arrays)
+                self._check_fields(chunk, role, start, num_classes)
+        elif dataset is not None and hasattr(dataset, "get_batch"):
+            for start in range(0, n, _CHECK_CHUNK):
                 chunk = get_batch(dataset, np.arange(start, min(start + _CHECK_CHUNK, n)))
                 self._check_fields(chunk, role, start, num_classes)
         else:
