@@ -6,8 +6,10 @@ ReLU MLP with SGD (lr 0.01, momentum 0.9) in float32:
     pytorch                  the same loop on torch tensors (batches by index, no DataLoader
                              collation), torch.set_num_threads(cores)
 
-measured in the same run (best of `--repeats` epochs). Goal: deepgrad <= 0.8x PyTorch's time.
+measured in the same run, interleaved (best of `--repeats` epochs each). Goal: deepgrad <= 0.8x PyTorch's time.
 `python benchmarks/bench_mlp_epoch.py --profile` prints a cProfile of the Trainer epoch.
+On a machine shared with other jobs, multi-threaded BLAS can slow down several-fold; compare
+with `OPENBLAS_NUM_THREADS=1` (PyTorch then follows with `--threads 1`).
 """
 
 from __future__ import annotations
@@ -98,19 +100,23 @@ def torch_epoch(torch, x, y):
             loss = torch.nn.functional.cross_entropy(model(xb), yb)
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         return total / len(x)
 
     return epoch
 
 
-def _best_time(epoch, repeats):
-    times, losses = [], []
+def _interleaved_best(epochs: dict, repeats: int):
+    """Best time of each epoch function, running them in turn (A, B, C, A, B, C, ...) so that
+    a change of machine load affects all of them alike."""
+    times = {name: [] for name in epochs}
+    losses = {name: [] for name in epochs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        losses.append(epoch())
-        times.append(time.perf_counter() - start)
-    return min(times), losses
+        for name, epoch in epochs.items():
+            start = time.perf_counter()
+            losses[name].append(epoch())
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}, losses
 
 
 def profile_trainer_epoch(x, y, top=18):
@@ -127,20 +133,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="one Fashion-MNIST MLP epoch")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: the number of cores)")
     args = parser.parse_args(argv if argv is not None else [])
     x, y = _data()
     if args.profile:
         profile_trainer_epoch(x, y)
         return {}
     torch = import_torch()
-    rows, losses = [], {}
-    for name, epoch in (("deepgrad Trainer.fit", deepgrad_trainer_epoch(x, y)),
-                        ("deepgrad plain loop", deepgrad_plain_epoch(x, y))):
-        seconds, losses[name] = _best_time(epoch, args.repeats)
-        rows.append((name, seconds))
+    if torch is not None and args.threads:
+        torch.set_num_threads(args.threads)
+    epochs = {"deepgrad Trainer.fit": deepgrad_trainer_epoch(x, y),
+              "deepgrad plain loop": deepgrad_plain_epoch(x, y)}
     if torch is not None:
-        seconds, losses["pytorch"] = _best_time(torch_epoch(torch, x, y), args.repeats)
-        rows.append(("pytorch", seconds))
+        epochs["pytorch"] = torch_epoch(torch, x, y)
+    best, losses = _interleaved_best(epochs, args.repeats)
+    rows = list(best.items())
     numbers = report(f"MLP 784-256-256-10, one Fashion-MNIST epoch ({len(x)} images, batch "
                      f"{BATCH}, SGD momentum {MOMENTUM}, float32; best of {args.repeats})",
                      [(name, t) for name, t in rows],

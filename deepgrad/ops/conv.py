@@ -178,7 +178,10 @@ class Conv2d(Function):
         if needs[0]:
             grad_x = _col2im(w2.T @ g2, ctx.x_shape, ctx.geo, ctx.batch_last)
         if needs[1]:
-            grad_w = (g2 @ cols.T).reshape(ctx.w_shape)
+            # (cols dY2^T)^T rather than dY2 cols^T: the same product, but OpenBLAS splits this
+            # orientation well across threads; the other one (a long inner dimension M) ran
+            # 1.3-35x slower in benchmarks/bench_conv.py runs (docs/conv.md)
+            grad_w = (cols @ g2.T).T.reshape(ctx.w_shape)
         if len(needs) == 3:
             grad_b = g2.sum(axis=1) if needs[2] else None
             return grad_x, grad_w, grad_b

@@ -114,7 +114,8 @@ class Trainer:
         grad_clip_norm: rescale the gradients to this global L2 norm when larger.
         input_noise_std: sigma of the Gaussian noise added to the inputs while training.
         penalties: per-parameter L1/L2 penalties (see deepgrad.training.penalties).
-        loss_weights: one weight per model output, main first (deep supervision).
+        loss_weights: one weight per model output, main first (deep supervision); default:
+            the model's own `loss_weights` attribute if it has one.
         aux_weight_decay: None, "linear" or "exponential" decay of the auxiliary weights.
         generator: a numpy Generator or int seed for the input noise and for shuffling data
             given as arrays or a Dataset.
@@ -141,6 +142,9 @@ class Trainer:
         self.grad_clip_norm = grad_clip_norm
         self.input_noise_std = float(input_noise_std)
         self.penalties = resolve_penalties(model, penalties)
+        if loss_weights is None:
+            # a deeply supervised model may declare its own (DeeplySupervisedLeNet does)
+            loss_weights = getattr(model, "loss_weights", None)
         self.deep_supervision = (DeepSupervisionLoss(self.loss_fn, loss_weights,
                                                      aux_weight_decay)
                                  if loss_weights is not None else None)

@@ -153,13 +153,17 @@ def _fashion(split):
     return load_fashion_mnist(split, root=FASHION_DIR)
 
 
-def _train(model, images, labels, epochs, batch_size, lr, seed=0, loss_weights=(1.0,)):
+def _train(model, images, labels, epochs, batch_size, lr, seed=0, loss_weights=(1.0,),
+           milestones=(), on_epoch_end=None):
     """A plain loop: shuffle, forward, cross-entropy (weighted sum for several outputs),
-    backward, SGD with momentum 0.9. Returns the loss of every step."""
+    backward, SGD with momentum 0.9; the learning rate is divided by 10 after each epoch listed
+    in `milestones`. Returns the loss of every step."""
     optimizer = dg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    scheduler = dg.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(milestones),
+                                                  gamma=0.1)
     rng = np.random.default_rng(seed)
     losses = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = rng.permutation(len(images))
         for start in range(0, len(images), batch_size):
             idx = order[start:start + batch_size]
@@ -171,6 +175,9 @@ def _train(model, images, labels, epochs, batch_size, lr, seed=0, loss_weights=(
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
+        scheduler.step()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model)
     return np.array(losses)
 
 
@@ -208,7 +215,8 @@ def test_lenet_reaches_91_percent_on_fashion_mnist():
     model = LeNet(generator=0)
     epochs = 6
     start = time.perf_counter()
-    losses = _train(model, train_x, train_y, epochs=epochs, batch_size=64, lr=0.01)
+    losses = _train(model, train_x, train_y, epochs=epochs, batch_size=64, lr=0.02,
+                    milestones=(4,))
     seconds = (time.perf_counter() - start) / epochs
     accuracy = _accuracy(model, test_x, test_y)
     print(f"LeNet on Fashion-MNIST: {seconds:.1f} s/epoch, final loss "

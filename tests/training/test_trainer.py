@@ -92,6 +92,19 @@ def test_decayed_aux_weight_is_used_by_fit():
     np.testing.assert_allclose(Watch.seen, [[1.0, 0.4], [1.0, 0.2], [1.0, 0.0]])
 
 
+def test_loss_weights_default_to_the_models_own():
+    x, y = blobs(n=32)
+    model = TwoHeads()
+    model.loss_weights = (1.0, 0.5)
+    trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.0))
+    history = trainer.fit((x, y), epochs=1, batch_size=32, verbose=0)
+    model.train()
+    main, aux = model(dg.tensor(x))
+    expected = (F.cross_entropy(main, dg.tensor(y)).item()
+                + 0.5 * F.cross_entropy(aux, dg.tensor(y)).item())
+    np.testing.assert_allclose(history.history["loss"][0], expected, rtol=1e-6)
+
+
 def test_several_outputs_without_loss_weights_is_a_clear_error():
     x, y = blobs(n=32)
     model = TwoHeads()
