@@ -7,7 +7,7 @@ The recipe (all randomness from one seed):
     model     784-512-256-10 MLP, ReLU, dropout 0.2 (deepgrad.models.mlp)
     training  Adam (lr 1e-3), cosine annealing to 0 over the epochs, batch 128, at most 20
               epochs, early stopping on the validation accuracy (patience 4, best weights back)
-    outputs   runs/demo/best.npz (best epoch), runs/demo/model.npz (final weights),
+    outputs   runs/demo/best.safetensors (best epoch), runs/demo/model.safetensors (final weights),
               runs/demo/standardize.npz (the input statistics), runs/demo/log.csv
 
 Run: `make demo` or `python examples/demo.py [--epochs N] [--out DIR] [--data DIR]`.
@@ -69,7 +69,7 @@ def run_demo(data_root=None, out_dir="runs/demo", verbose: int = 1, **overrides)
     # the errors grows) epochs before its validation accuracy stops improving
     stopper = EarlyStopping(monitor="val_accuracy", patience=recipe["patience"],
                             restore_best_weights=True)
-    checkpoint = ModelCheckpoint(os.path.join(out_dir, "best.npz"), monitor="val_accuracy",
+    checkpoint = ModelCheckpoint(os.path.join(out_dir, "best.safetensors"), monitor="val_accuracy",
                                  save_best_only=True)
     trainer = Trainer(model, "cross_entropy", optimizer, metrics=("accuracy",), callbacks=[
         LearningRateScheduler(schedule), stopper, checkpoint,
@@ -81,7 +81,7 @@ def run_demo(data_root=None, out_dir="runs/demo", verbose: int = 1, **overrides)
 
     result = trainer.evaluate(DataLoader(test, batch_size=1000))
     paths = {"best": checkpoint.best_path,
-             "model": save_weights(model, os.path.join(out_dir, "model.npz")),
+             "model": save_weights(model, os.path.join(out_dir, "model.safetensors")),
              "standardize": os.path.join(out_dir, "standardize.npz"),
              "log": os.path.join(out_dir, "log.csv")}
     np.savez(paths["standardize"], **scaler.state_dict())

@@ -335,7 +335,7 @@ CALLBACKS = Field("section", fields={
         "mode": _MODE,
         "restore_best_weights": Field("bool", True)}),
     "checkpoint": Field("section", None, bool_shorthand=True, fields={
-        "filename": Field("str", "epoch{epoch:03d}.npz",
+        "filename": Field("str", "epoch{epoch:03d}.safetensors",
                           help="relative to output_dir; may use {epoch} and log keys"),
         "monitor": Field("str", "val_loss"),
         "mode": _MODE,

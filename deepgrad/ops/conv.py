@@ -201,6 +201,31 @@ def _window(xp, rows, cols):
     return xp[:, :, rows, cols]
 
 
+def _tiled(geo):
+    """Windows that tile the input: stride == kernel, no padding, no dilation."""
+    return ((geo.sh, geo.sw) == (geo.kh, geo.kw) and not geo.padded
+            and (geo.dh, geo.dw) == (1, 1))
+
+
+def _window_slabs(xp, geo):
+    """The KH*KW window offsets of xp as arrays of the output's shape, in row-major order.
+
+    Fast path for tiling windows (the common 2x2/2 pooling): a reshape exposes the windows as
+    axes 3 and 5 of (N, C, OH, KH, OW, KW), and one transposing copy makes every offset a
+    contiguous slab, so the KH*KW passes that follow run on contiguous memory (for a
+    (128, 20, 24, 24) input, 0.7 ms for the copy, then ~6x faster passes). Otherwise: strided
+    views, no copy. (Reducing the 6-D reshape directly with .max(axis=(3, 5)) is ~30x slower
+    than either: NumPy's inner loops would be KW elements long.)
+    """
+    if _tiled(geo):
+        n, c = xp.shape[:2]
+        crop = xp[:, :, :geo.out_h * geo.kh, :geo.out_w * geo.kw]
+        split = crop.reshape(n, c, geo.out_h, geo.kh, geo.out_w, geo.kw)
+        return np.ascontiguousarray(split.transpose(3, 5, 0, 1, 2, 4)).reshape(
+            (geo.kh * geo.kw, n, c, geo.out_h, geo.out_w))
+    return [_window(xp, rows, cols) for _, rows, cols in geo.offsets()]
+
+
 def _disjoint(geo):
     """True when no input element lies in two windows (stride >= the dilated kernel span), so
     the backward pass may assign each offset's slab instead of accumulating it."""
@@ -235,10 +260,7 @@ class MaxPool2d(Function):
         geo = _Geometry(x.shape[2:], kernel_size, stride, padding, dilation)
         ctx.geo, ctx.x_shape = geo, x.shape
         xp = _pad_nchw(x, geo, -np.inf)
-        # One strided slice per window offset, each of the output's shape. (Reducing a
-        # (N, C, OH, KH, OW, KW) reshape with .max(axis=(3, 5)) gives the same numbers for
-        # non-overlapping windows but is ~30x slower in NumPy: its inner loops have length KW.)
-        windows = [_window(xp, rows, cols) for _, rows, cols in geo.offsets()]
+        windows = _window_slabs(xp, geo)
         y = windows[0].copy()
         for window in windows[1:]:
             np.maximum(y, window, out=y)
@@ -275,10 +297,8 @@ class MaxPool2d(Function):
 
 
 def _avg_pool(x, geo):
-    xp = _pad_nchw(x, geo, 0)
     total = None
-    for _, rows, cols in geo.offsets():
-        window = _window(xp, rows, cols)
+    for window in _window_slabs(_pad_nchw(x, geo, 0), geo):
         total = window.copy() if total is None else np.add(total, window, out=total)
     total *= np.asarray(1.0 / (geo.kh * geo.kw), dtype=total.dtype)
     return total

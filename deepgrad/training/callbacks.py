@@ -11,7 +11,7 @@ A callback reaches the running Trainer as `self.trainer` and the model as `self.
 stops training by setting `self.trainer.stop_training = True` (checked after every batch).
 
 Checkpoints are written by `save_weights(model, path)` and read by `load_weights`, the one
-place that knows the file format (today: NumPy .npz of `model.state_dict()`, written
+place that knows the file format (a safetensors checkpoint of deepgrad.io, written
 atomically; no pickle is ever needed to read it back).
 """
 
@@ -21,41 +21,29 @@ import csv
 import math
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
+from deepgrad.io.checkpoint import load_checkpoint, restore, save_checkpoint
 
 # --- the checkpoint format (one place, so that it is easy to swap) ---------------------------
 def save_weights(model, path) -> str:
-    """Write `model.state_dict()` to `path` (.npz) atomically and return the path.
+    """Write `model`'s parameters and buffers to `path` (.safetensors) and return the path.
 
-    The arrays go to a temporary file in the same directory, which then replaces `path` in
-    one `os.replace`: a crash mid-write never leaves a truncated checkpoint behind.
+    The file is a deepgrad checkpoint (deepgrad.io): written to a temporary file in the same
+    directory, synced, then renamed over `path`, so a crash never leaves a truncated file.
     """
     path = os.fspath(path)
-    if not path.endswith(".npz"):
-        path += ".npz"
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    state = model.state_dict()
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **state)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    return path
+    if not path.endswith(".safetensors"):
+        path += ".safetensors"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return save_checkpoint(path, model=model)
 
 
 def load_weights(model, path) -> None:
     """Load a file written by `save_weights` into `model` (strict: every name must match)."""
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        model.load_state_dict({key: archive[key] for key in archive.files})
+    restore(load_checkpoint(os.fspath(path)), model=model)
 
 
 # --- base class and container ---------------------------------------------------------------
@@ -323,10 +311,10 @@ class ModelCheckpoint(Callback):
 
     Args:
         filepath: target path; may use "{epoch}" (1-based) and any log key, e.g.
-            "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.npz".
+            "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.safetensors".
         monitor, mode: the quantity that decides what "best" means (as in EarlyStopping).
         save_best_only: write only when the monitored value improves (else every epoch).
-        save_last: also write "last.npz" next to `filepath` after every epoch.
+        save_last: also write "last.safetensors" next to `filepath` after every epoch.
 
     After fit: `best`, `best_path` (the last file written as best), `last_path`.
     """
@@ -359,7 +347,7 @@ class ModelCheckpoint(Callback):
             self.best_path = save_weights(self.model, path)
         if self.save_last:
             self.last_path = save_weights(
-                self.model, os.path.join(os.path.dirname(os.path.abspath(path)), "last.npz"))
+                self.model, os.path.join(os.path.dirname(os.path.abspath(path)), "last.safetensors"))
 
 
 class TerminateOnNaN(Callback):

@@ -131,21 +131,23 @@ def test_progress_bar_is_live_on_a_terminal(small_problem):
 def test_save_and_load_weights_round_trip_atomically(tmp_path):
     model, other = make_mlp(generator=0), make_mlp(generator=1)
     path = save_weights(model, tmp_path / "sub" / "weights")
-    assert path == str(tmp_path / "sub" / "weights.npz")
-    assert os.listdir(tmp_path / "sub") == ["weights.npz"]   # no temporary file left
+    assert path == str(tmp_path / "sub" / "weights.safetensors")
+    assert os.listdir(tmp_path / "sub") == ["weights.safetensors"]   # no temporary file left
     load_weights(other, path)
     assert_same_state(other.state_dict(), model.state_dict())
-    with np.load(path, allow_pickle=False) as archive:
-        assert sorted(archive.files) == sorted(model.state_dict())
+    from deepgrad.io import load_checkpoint
+
+    assert sorted(load_checkpoint(path).model_state) == sorted(model.state_dict())
 
 
 def test_model_checkpoint_keeps_the_best_epoch_and_the_last(small_problem, tmp_path):
     trainer, loader, _, _ = small_problem
     script = ScriptedLogs([0.9, 0.5, 0.7, 0.6])
-    checkpoint = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss", save_best_only=True,
-                                 save_last=True)
+    checkpoint = ModelCheckpoint(tmp_path / "best.safetensors", monitor="val_loss",
+                                 save_best_only=True, save_last=True)
     trainer.fit(loader, epochs=4, verbose=0, callbacks=[script, checkpoint])
-    assert checkpoint.best == 0.5 and sorted(os.listdir(tmp_path)) == ["best.npz", "last.npz"]
+    assert checkpoint.best == 0.5
+    assert sorted(os.listdir(tmp_path)) == ["best.safetensors", "last.safetensors"]
     restored = make_mlp(generator=5)
     load_weights(restored, checkpoint.best_path)
     assert_same_state(restored.state_dict(), script.snapshots[1])
@@ -155,9 +157,9 @@ def test_model_checkpoint_keeps_the_best_epoch_and_the_last(small_problem, tmp_p
 
 def test_model_checkpoint_every_epoch_with_a_template(small_problem, tmp_path):
     trainer, loader, _, _ = small_problem
-    checkpoint = ModelCheckpoint(str(tmp_path / "epoch{epoch:02d}-{loss:.2f}.npz"))
+    checkpoint = ModelCheckpoint(str(tmp_path / "epoch{epoch:02d}-{loss:.2f}.safetensors"))
     history = trainer.fit(loader, epochs=2, verbose=0, callbacks=[checkpoint])
-    expected = [f"epoch{e + 1:02d}-{loss:.2f}.npz"
+    expected = [f"epoch{e + 1:02d}-{loss:.2f}.safetensors"
                 for e, loss in enumerate(history.history["loss"])]
     assert sorted(os.listdir(tmp_path)) == expected
 
