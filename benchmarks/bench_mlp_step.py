@@ -8,7 +8,7 @@ import numpy as np
 import deepgrad as dg
 from deepgrad import nn
 from deepgrad.nn import functional as F
-from timing import import_torch, measure, report
+from timing import compare, import_torch, report
 
 SIZES = (784, 256, 256, 10)
 BATCH = 128
@@ -117,9 +117,10 @@ def main():
     torch = import_torch()
     check_same_trajectory(torch)
     step, _ = deepgrad_step()
-    rows = [("numpy (hand-written)", measure(numpy_step())), ("deepgrad", measure(step))]
+    functions = {"numpy (hand-written)": numpy_step(), "deepgrad": step}
     if torch is not None:
-        rows.append(("pytorch", measure(torch_step(torch))))
+        functions["pytorch"] = torch_step(torch)
+    rows = list(compare(functions).items())
     numbers = report("MLP 784-256-256-10, batch 128, one SGD step (float32)", rows,
                      baseline="numpy (hand-written)")
     if torch is not None:

@@ -20,6 +20,28 @@ def measure(fn, repeats: int = 7, number: int = 20, warmup: int = 5) -> float:
     return statistics.median(samples)
 
 
+def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
+            pause: float = 0.3) -> dict:
+    """Time several functions fairly on a noisy machine: the rounds are interleaved (each
+    round times every function once, `number` calls each), so a slow spell of the machine hits
+    all of them alike; the result is each function's median over rounds, in seconds/call.
+
+    Before each block the process sleeps `pause` seconds: BLAS and OpenMP worker threads spin
+    for a while after their last call, and a neighbour's spinning threads would otherwise steal
+    the cores from the function being timed."""
+    samples = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            time.sleep(pause)
+            for _ in range(warmup):
+                fn()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def import_torch():
     """PyTorch (a test/benchmark dependency only), using as many threads as NumPy's BLAS."""
     try:
