@@ -48,7 +48,9 @@ def import_torch():
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(os.cpu_count() or 1)
+    # OPENBLAS_NUM_THREADS=1 make bench compares single-threaded BLAS with single-threaded torch
+    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(int(threads) if threads else (os.cpu_count() or 1))
     return torch
 
 
