@@ -7,19 +7,6 @@ import statistics
 import time
 
 
-def measure(fn, repeats: int = 7, number: int = 20, warmup: int = 5) -> float:
-    """Median over `repeats` of the mean time of `number` calls, in seconds."""
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
-
-
 def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
             pause: float = 0.3) -> dict:
     """Time several functions fairly on a noisy machine: the rounds are interleaved (each

@@ -166,21 +166,23 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _toposort(root_node):
-    """Nodes reachable from root_node, consumers before producers (iterative DFS)."""
-    order, seen = [], {root_node}
-    stack = [(root_node, iter(root_node.inputs))]
-    while stack:
-        node, children = stack[-1]
-        for child in children:
-            child_node = child._node
-            if child_node is not None and child_node not in seen:
-                seen.add(child_node)
-                stack.append((child_node, iter(child_node.inputs)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+def _toposort(root_nodes):
+    """Nodes reachable from root_nodes, consumers before producers (iterative DFS: a reversed
+    post-order, so a chain of any length needs no recursion)."""
+    order, seen = [], set(root_nodes)
+    for root in root_nodes:
+        stack = [(root, iter(root.inputs))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                child_node = child._node
+                if child_node is not None and child_node not in seen:
+                    seen.add(child_node)
+                    stack.append((child_node, iter(child_node.inputs)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
@@ -230,12 +232,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
     for root in roots:
         if root._node is not None and root._node not in nodes:
             nodes.append(root._node)
-    order = []
-    if len(nodes) == 1:
-        order = _toposort(nodes[0])
-    elif nodes:
-        order = _toposort_many(nodes)
-    for node in order:
+    for node in _toposort(nodes):
         grad = pending.pop(node, None)
         if grad is None:
             continue
@@ -279,24 +276,6 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
     if captured is not None:
         return [captured[id(t)] for t in inputs]
     return None
-
-
-def _toposort_many(nodes):
-    # Sort from a virtual root whose inputs are the given roots' outputs.
-    class _Root:
-        inputs = ()
-
-    root = _Root()
-    root.inputs = [_NodeHolder(n) for n in nodes]
-    order = _toposort(root)
-    return order[1:]
-
-
-class _NodeHolder:
-    __slots__ = ("_node",)
-
-    def __init__(self, node):
-        self._node = node
 
 
 def _as_grad_array(tensor, gradient, where):

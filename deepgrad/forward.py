@@ -30,7 +30,6 @@ def jvp(f, primals, tangents):
     Returns:
         (outputs, output_tangents) with the structure of f's result; tangents are Tensors.
     """
-    single = not isinstance(primals, (tuple, list))
     primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s)")
@@ -50,7 +49,6 @@ def jvp(f, primals, tangents):
         outputs = f(*inputs)
     finally:
         _state.forward_level -= 1
-    del single
     many = isinstance(outputs, (tuple, list))
     outs = _as_tuple(outputs)
     out_tangents = []

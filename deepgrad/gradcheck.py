@@ -162,7 +162,7 @@ def dot_product_test(f, inputs, checked=None, atol=1e-5, rtol=1e-3, generator=No
     leaves = [x.detach().requires_grad_(True) if i in checked else x.detach()
               for i, x in enumerate(inputs)]
     with _state.enable_grad():
-        ys = [y for y in _outputs(f, leaves)]
+        ys = _outputs(f, leaves)
     differentiable = [(y, u) for y, u in zip(ys, cotangents) if y.requires_grad]
     v_jtu = 0.0
     if differentiable:

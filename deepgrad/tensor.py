@@ -277,8 +277,7 @@ class Tensor:
             return out_of_place(self, other)
         value = other.data if isinstance(other, Tensor) else other
         result_dtype = np.result_type(self.data, value)
-        if result_dtype != self.data.dtype and np.can_cast(result_dtype, self.data.dtype,
-                                                           "same_kind") is False:
+        if not np.can_cast(result_dtype, self.data.dtype, "same_kind"):
             return out_of_place(self, other)
         getattr(np, name)(self.data, value, out=self.data, casting="same_kind")
         self._version += 1

@@ -172,10 +172,8 @@ def trace(f, *inputs):
     leaves = []
     for x in inputs:
         t = as_tensor(x)
-        if t.dtype.kind != "f":
-            t = Tensor._wrap(t.data.astype(np.float64))
-        if isinstance(x, (int, float)):
-            t = Tensor._wrap(np.asarray(float(x), dtype=np.float64))
+        if isinstance(x, (int, float)) or t.dtype.kind != "f":  # numbers trace in float64
+            t = Tensor._wrap(np.asarray(t.data, dtype=np.float64))
         leaves.append(t.detach().requires_grad_(True))
     tracer = Tracer()
     previous, _state.tracer = _state.tracer, tracer
