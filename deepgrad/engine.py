@@ -169,8 +169,11 @@ class Function:
 def _toposort(root_nodes):
     """Nodes reachable from root_nodes, consumers before producers (iterative DFS: a reversed
     post-order, so a chain of any length needs no recursion)."""
-    order, seen = [], set(root_nodes)
+    order, seen = [], set()
     for root in root_nodes:
+        if root in seen:  # already reached from an earlier root
+            continue
+        seen.add(root)
         stack = [(root, iter(root.inputs))]
         while stack:
             node, children = stack[-1]

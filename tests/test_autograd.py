@@ -409,7 +409,7 @@ def test_grad_of_several_outputs_where_one_feeds_the_other():
     y1 = x * x
     y2 = (y1 * 3).sum()
     # d/dx [sum(v * y1) + y2] with v = 1: 2x + 6x
-    (g,) = autograd.grad([y2, y1], [x], [np.array(1.0), np.ones(2)])
+    (g,) = autograd.grad([y2, y1], [x], [np.array(1.0), np.ones(2)], retain_graph=True)
     np.testing.assert_allclose(g.numpy(), 8 * np.array([1.0, 2.0]))
     (g,) = autograd.grad([y1, y2], [x], [np.ones(2), np.array(1.0)])
     np.testing.assert_allclose(g.numpy(), 8 * np.array([1.0, 2.0]))
