@@ -16,6 +16,13 @@ def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
     Before each block the process sleeps `pause` seconds: BLAS and OpenMP worker threads spin
     for a while after their last call, and a neighbour's spinning threads would otherwise steal
     the cores from the function being timed."""
+    samples = sample_rounds(functions, rounds, number, warmup, pause)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def sample_rounds(functions: dict, rounds: int, number: int, warmup: int = 5,
+                  pause: float = 0.3) -> dict:
+    """Seconds per call of each function in each round (see compare); rounds interleave."""
     samples = {name: [] for name in functions}
     for _ in range(rounds):
         for name, fn in functions.items():
@@ -26,7 +33,16 @@ def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
             for _ in range(number):
                 fn()
             samples[name].append((time.perf_counter() - start) / number)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+def paired_ratios(samples: dict, numerator: str, denominator: str) -> float:
+    """Median over rounds of the per-round ratio numerator / denominator.
+
+    The two blocks of one round run seconds apart, so a ratio taken within a round cancels
+    most of the machine's slow and fast spells; on a shared VM it varies far less from run to
+    run than the ratio of the two medians."""
+    return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator]))
 
 
 def import_torch():

@@ -113,7 +113,7 @@ class Function:
         result._version = 0
         result._hooks = None
         result._tangent = None
-        needs = tuple(x.requires_grad for x in inputs) if _state.grad_enabled else ()
+        needs = tuple([x.requires_grad for x in inputs]) if _state.grad_enabled else ()
         if True in needs:
             result.requires_grad = True
             result._node = ctx
@@ -255,15 +255,16 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
             out_tensor.grad = Tensor._wrap(
                 grad if out_tensor.grad is None else out_tensor.grad.data + grad)
         in_grads = node.backward(grad)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for x, g, need in zip(node.inputs, in_grads, node.needs_input_grad):
-            if not need or g is None:
+            if g is None or not need:
                 continue
-            if g.shape != x.data.shape:
-                g = unbroadcast(g, x.data.shape)
-            if g.dtype != x.data.dtype:
-                g = g.astype(x.data.dtype)
+            data = x.data
+            if g.shape != data.shape:
+                g = unbroadcast(g, data.shape)
+            if g.dtype != data.dtype:
+                g = g.astype(data.dtype)
             producer = x._node
             if producer is not None:
                 pending[producer] = pending[producer] + g if producer in pending else g

@@ -176,6 +176,17 @@ def _index_targets(input, target, op, weight, label_smoothing, ignore_index):
                                       label_smoothing, ignore_index)
 
 
+def _plain_labels(input, target, weight, label_smoothing, ignore_index):
+    """True for the common case the fast primitive handles: (N, C) logits, labels (N,) all in
+    0..C-1 (none equal to ignore_index), no weights, no smoothing."""
+    if weight is not None or label_smoothing or input.ndim != 2 or target.dtype.kind not in "iu" \
+            or target.shape != input.shape[:1] or target.shape[0] == 0:
+        return False
+    labels = target.data
+    low, high = labels.min(), labels.max()
+    return 0 <= low and high < input.shape[1] and not low <= ignore_index <= high
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of softmax(input) (logits, classes on axis 1) against `target`:
@@ -193,6 +204,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     input, target, unbatched = _class_layout(input, target, op)
     num_classes = input.shape[1]
+    if _plain_labels(input, target, weight, label_smoothing, ignore_index):
+        loss = nn_ops.SoftmaxCrossEntropyLabels.apply(
+            input, labels=target.data, reduction=reduction, denominator=float(len(target.data)))
+        return ops.reshape(loss, ()) if unbatched and reduction == "none" else loss
     if target.dtype.kind in "iu":
         dense, denominator = _index_targets(input, target, op, weight, label_smoothing,
                                             ignore_index)

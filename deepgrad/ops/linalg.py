@@ -62,7 +62,14 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = x W^T + b  with W of shape (out, in);  dx = dy W,  dW = dy^T x,  db = sum dy"""
+    """y = x W^T + b  with W of shape (out, in);  dx = dy W,  dW = dy^T x,  db = sum dy
+
+    For a batch of vectors (2-D x) the products are taken transposed, y = (W x^T)^T and
+    dx = (W^T dy^T)^T: the same numbers, but OpenBLAS runs these orientations 4-10% faster
+    for MLP shapes (benchmarks/bench_mlp_step.py), and the activations and their gradients
+    then share one memory order (feature-major), so the elementwise ops between layers never
+    mix layouts.
+    """
 
     symbol = "linear"
 
@@ -71,7 +78,7 @@ class Linear(Function):
             raise ValueError(f"linear: expected input whose last dimension is {weight.shape[1]}, "
                              f"got shape {x.shape}")
         ctx.save(x, weight)
-        y = x @ weight.T
+        y = (weight @ x.T).T if x.ndim == 2 else x @ weight.T
         if bias is not None:
             y += bias  # y is a fresh array, so adding in place is safe and saves a copy
         return y
@@ -80,8 +87,11 @@ class Linear(Function):
         x, weight = ctx.saved
         needs = ctx.needs_input_grad
         g2 = grad_out.reshape(-1, grad_out.shape[-1])
-        grad_x = grad_out @ weight if needs[0] else None
-        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        grad_x = grad_w = None
+        if needs[0]:
+            grad_x = (weight.T @ grad_out.T).T if grad_out.ndim == 2 else grad_out @ weight
+        if needs[1]:
+            grad_w = g2.T @ x.reshape(-1, x.shape[-1])
         if len(needs) == 3:
             return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
         return grad_x, grad_w

@@ -75,6 +75,46 @@ class SoftmaxCrossEntropy(Function):
         return _reduce_loss(loss_dot, ctx.reduction, ctx.denominator)
 
 
+class SoftmaxCrossEntropyLabels(Function):
+    """The common case of SoftmaxCrossEntropy: x (N, C) logits, integer labels y (N,) all in
+    0..C-1, no class weights or smoothing. l_n = lse(x_n) - x_n[y_n], then reduced;
+    dl/dx = (p - onehot(y)) / D,   l_dot_n = sum_c p_nc x_dot_nc - x_dot_n[y_n].
+
+    Same numbers as SoftmaxCrossEntropy with a one-hot t, without building t: the labels are
+    picked by index, which halves the cost of the loss for a 128 x 10 batch.
+    """
+
+    symbol = "softmax_cross_entropy"
+
+    def forward(ctx, x, labels, reduction, denominator):
+        ctx.reduction, ctx.denominator = reduction, denominator
+        # position of each label in the flattened (N, C) array: one 1-D take/put per pass
+        ctx.picks = np.arange(0, labels.size * x.shape[1], x.shape[1]) + labels
+        z = x - x.max(axis=1, keepdims=True)  # exponents <= 0: no overflow, sum >= 1
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        loss = np.log(total[:, 0])
+        loss -= z.take(ctx.picks)
+        e /= total  # e is now p = softmax(x)
+        ctx.save(e)
+        return _reduce_loss(loss, reduction, denominator)
+
+    def backward(ctx, grad_out):
+        (p,) = ctx.saved
+        g = _reduce_grad(grad_out, ctx.reduction, ctx.denominator)
+        if ctx.reduction == "none":
+            g = g[:, None]
+        grad = np.multiply(p, g, order="C")  # C order: reshape(-1) below must be a view
+        flat = grad.reshape(-1)
+        flat[ctx.picks] -= g if g.ndim == 0 else g[:, 0]
+        return grad
+
+    def jvp(ctx, x_dot):
+        (p,) = ctx.saved
+        loss_dot = (p * x_dot).sum(axis=1) - x_dot.take(ctx.picks)
+        return _reduce_loss(loss_dot, ctx.reduction, ctx.denominator)
+
+
 class BinaryCrossEntropy(Function):
     """l = -(y max(ln x, -100) + (1 - y) max(ln(1 - x), -100))   (x a probability);
     dl/dx = (x - y) / max(x (1 - x), 1e-12),   dl/dy = max(ln(1 - x), -100) - max(ln x, -100)

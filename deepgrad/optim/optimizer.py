@@ -174,20 +174,23 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        states, update = self.state, self._update
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    grad = p.grad.data
-                    if grad.shape != p.shape:
+                    grad, data = p.grad.data, p.data
+                    if grad.shape != data.shape:
                         raise ValueError(f"{type(self).__name__}: a gradient of shape "
                                          f"{grad.shape} for a parameter of shape {p.shape}")
-                    if grad.dtype != p.dtype:
-                        grad = grad.astype(p.dtype)
-                    state = self.state.setdefault(p, {})
-                    self._update(p.data, grad, state, group)
-                    p._bump()
+                    if grad.dtype != data.dtype:
+                        grad = grad.astype(data.dtype)
+                    state = states.get(p)
+                    if state is None:
+                        state = states[p] = {}
+                    update(data, grad, state, group)
+                    p._version += 1
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:

@@ -261,7 +261,7 @@ def test_cross_entropy_is_one_float32_node():
     x = dg.tensor(np.random.default_rng(5).standard_normal((128, 10)).astype(np.float32),
                   requires_grad=True)
     loss = F.cross_entropy(x, dg.tensor(np.arange(128) % 10))
-    assert isinstance(loss.grad_fn, nn_ops.SoftmaxCrossEntropy)
+    assert isinstance(loss.grad_fn, nn_ops.SoftmaxCrossEntropyLabels)
     assert loss.grad_fn.inputs[0] is x  # one primitive between the logits and the loss
     loss.backward()
     assert loss.dtype == np.float32 and x.grad.dtype == np.float32
@@ -464,3 +464,46 @@ def test_option_errors():
         F.elastic_net([_x(2)], l1_ratio=2)
     with pytest.raises(ValueError, match=r"l2_penalty: got no parameters"):
         F.l2_penalty([])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_label_fast_path_equals_dense_primitive(reduction):
+    # plain labels take SoftmaxCrossEntropyLabels; the general primitive with one-hot targets
+    # must give the same value, gradient and tangent, also for feature-major (Fortran-order)
+    # logits as nn.Linear produces
+    rng = np.random.default_rng(7)
+    x_np = np.asfortranarray(rng.standard_normal((9, 4)))
+    labels = rng.integers(0, 4, 9)
+    cot = rng.standard_normal(9) if reduction == "none" else np.array(0.7)
+    v = rng.standard_normal((9, 4))
+    results = []
+    for dense in (False, True):
+        x = dg.tensor(x_np, requires_grad=True)
+        if dense:
+            t = dg.tensor(np.eye(4)[labels])
+            fn = lambda a: nn_ops.SoftmaxCrossEntropy.apply(  # noqa: E731
+                a, t, axis=1, reduction=reduction, denominator=9.0)
+        else:
+            fn = lambda a: F.cross_entropy(a, dg.tensor(labels), reduction=reduction)  # noqa
+        out = fn(x)
+        assert isinstance(out.grad_fn, nn_ops.SoftmaxCrossEntropy if dense
+                          else nn_ops.SoftmaxCrossEntropyLabels)
+        out.backward(cot)
+        _, tangent = dg.autograd.jvp(fn, x_np, v)
+        results.append((out.data, x.grad.data, tangent.data))
+    for fast, dense in zip(*results):
+        np.testing.assert_allclose(fast, dense, rtol=1e-13, atol=1e-15)
+
+
+def test_cross_entropy_label_fast_path_only_for_plain_labels():
+    rng = np.random.default_rng(8)
+    x = dg.tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    y = rng.integers(0, 5, 6)
+    assert isinstance(F.cross_entropy(x, dg.tensor(y)).grad_fn, nn_ops.SoftmaxCrossEntropyLabels)
+    y_ignored = y.copy()
+    y_ignored[2] = 3
+    for kwargs in ({"weight": W5}, {"label_smoothing": 0.1}, {"ignore_index": 3}):
+        loss = F.cross_entropy(x, dg.tensor(y_ignored), **kwargs)
+        assert isinstance(loss.grad_fn, nn_ops.SoftmaxCrossEntropy), kwargs
+    with pytest.raises(ValueError, match="target 5 is out of range for 5 classes"):
+        F.cross_entropy(x, dg.tensor(np.array([0, 1, 2, 3, 4, 5])))
