@@ -1,12 +1,19 @@
-"""Time one LeNet training step (batch 128, SGD momentum 0.9) in deepgrad and in PyTorch.
+"""LeNet on Fashion-MNIST, deepgrad against PyTorch in the same run.
 
-    .venv/bin/python benchmarks/bench_conv.py [--batch 128] [--steps 30] [--repeats 5]
-                                              [--profile] [--layers]
+    .venv/bin/python benchmarks/bench_conv.py [--segment 20] [--batches N] [--layers]
+                                              [--profile] [--steps 20]
 
-Both libraries run the same architecture (Caffe's LeNet, deepgrad.models.LeNet) on the same
-random float32 batch, in the same process, alternating, and the best of `repeats` runs of
-`steps` steps is reported. --profile adds a cProfile summary of the deepgrad steps; --layers
-times the forward+backward of each convolution/pooling shape of LeNet on its own.
+The main measurement is one training epoch (60,000 images, 469 batches of 128, SGD with
+momentum 0.9, float32) of Caffe's LeNet (deepgrad.models.LeNet; the same layers in PyTorch,
+starting from the same weights), run by both libraries over the same shuffled batches. The
+epoch is cut into segments of `--segment` batches that alternate between the libraries, with
+a pause before each (BLAS and OpenMP threads spin for a while after their last call), so that
+the slow and fast spells of a shared machine fall on both alike. Reported: each library's
+total epoch time, their ratio, and the median of the per-segment ratios. Both losses are
+printed too: they follow each other (same data, same start).
+
+--layers times the forward+backward of each convolution/pooling shape of LeNet alone;
+--profile prints a cProfile of `--steps` deepgrad steps.
 """
 
 from __future__ import annotations
@@ -14,16 +21,25 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import statistics
+import sys
 import time
 
 import numpy as np
 
-import deepgrad as dg
-from deepgrad import nn
-from deepgrad.models import LeNet
-from deepgrad.nn import functional as F
-from deepgrad.optim import SGD
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import deepgrad as dg  # noqa: E402
+from deepgrad import nn  # noqa: E402
+from deepgrad.data import load_fashion_mnist  # noqa: E402
+from deepgrad.models import LeNet  # noqa: E402
+from deepgrad.nn import functional as F  # noqa: E402
+from deepgrad.optim import SGD  # noqa: E402
+from timing import import_torch  # noqa: E402
+
+BATCH, LR, MOMENTUM = 128, 0.01, 0.9
 
 
 def deepgrad_step_fn(batch, generator=0):
@@ -36,29 +52,6 @@ def deepgrad_step_fn(batch, generator=0):
     def step():
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
-
-
-def torch_step_fn(batch, generator=0):
-    import torch
-    torch.manual_seed(generator)
-    model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 20, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(20, 50, 5),
-        torch.nn.MaxPool2d(2, 2), torch.nn.Flatten(), torch.nn.Linear(800, 500),
-        torch.nn.ReLU(), torch.nn.Linear(500, 10))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(generator)
-    x = torch.from_numpy(rng.random((batch, 1, 28, 28), dtype=np.float32))
-    y = torch.from_numpy(rng.integers(0, 10, batch))
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step():
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         return loss
@@ -101,44 +94,95 @@ def layer_times(batch, steps):
     return rows
 
 
+def epoch_runners(torch, x, y):
+    """Two functions run(batch_indices) -> loss that train deepgrad's and PyTorch's LeNet
+    (same initial weights) on the given batches."""
+    model = LeNet(generator=0)
+    optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    tmodel = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 20, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(20, 50, 5),
+        torch.nn.MaxPool2d(2, 2), torch.nn.Flatten(), torch.nn.Linear(800, 500),
+        torch.nn.ReLU(), torch.nn.Linear(500, 10))
+    with torch.no_grad():
+        for p, q in zip(tmodel.parameters(), model.parameters()):
+            p.copy_(torch.from_numpy(q.data))
+    toptimizer = torch.optim.SGD(tmodel.parameters(), lr=LR, momentum=MOMENTUM)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def ours(batches):
+        for idx in batches:
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(dg.tensor(x[idx])), dg.tensor(y[idx]))
+            loss.backward()
+            optimizer.step()
+        return float(loss.item())
+
+    def theirs(batches):
+        for idx in batches:
+            idx_t = torch.from_numpy(idx)
+            toptimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(tmodel(xt[idx_t]), yt[idx_t])
+            loss.backward()
+            toptimizer.step()
+        return float(loss.item())
+
+    return ours, theirs
+
+
+def interleaved_epoch(torch, segment=20, batches=None, pause=0.3):
+    """Time one epoch of both libraries, alternating segments of `segment` batches."""
+    x, y = load_fashion_mnist("train")
+    order = np.random.default_rng(1).permutation(len(x))
+    all_batches = [order[i:i + BATCH] for i in range(0, len(x), BATCH)][:batches]
+    ours, theirs = epoch_runners(torch, x, y)
+    ours(all_batches[:2])  # warm-up: first calls allocate the workspaces and thread pools
+    theirs(all_batches[:2])
+    times = {"deepgrad": [], "pytorch": []}
+    losses = {"deepgrad": [], "pytorch": []}
+    for start in range(0, len(all_batches), segment):
+        part = all_batches[start:start + segment]
+        for name, run in (("deepgrad", ours), ("pytorch", theirs)):
+            time.sleep(pause)
+            begin = time.perf_counter()
+            losses[name].append(run(part))
+            times[name].append(time.perf_counter() - begin)
+    return times, losses, len(all_batches)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--segment", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=None,
+                        help="only the first N batches of the epoch (default: all 469)")
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--layers", action="store_true")
-    args = parser.parse_args(argv)
-
-    ours = deepgrad_step_fn(args.batch)
-    try:
-        import torch
-        theirs = torch_step_fn(args.batch)
-        threads = torch.get_num_threads()
-    except ImportError:
-        theirs, threads = None, None
-    # alternate the two so that a busy machine slows both alike
-    t_ours, t_theirs = float("inf"), float("inf")
-    for _ in range(args.repeats):
-        t_ours = min(t_ours, best_time(ours, args.steps, 1))
-        if theirs is not None:
-            t_theirs = min(t_theirs, best_time(theirs, args.steps, 1))
-    print(f"LeNet training step, batch {args.batch} (best of {args.repeats} x {args.steps} steps)")
-    print(f"  deepgrad: {1000 * t_ours:7.2f} ms/step  ->  {t_ours * 60000 / args.batch:6.1f} s "
-          "per 60,000-image epoch")
-    if theirs is not None:
-        print(f"  PyTorch : {1000 * t_theirs:7.2f} ms/step  ->  "
-              f"{t_theirs * 60000 / args.batch:6.1f} s per epoch  ({threads} threads)")
-        print(f"  ratio deepgrad / PyTorch = {t_ours / t_theirs:.2f}")
+    args = parser.parse_args(argv if argv is not None else [])
+    torch = import_torch()
+    if torch is None:
+        print("LeNet epoch: PyTorch is not installed, nothing to compare with")
+    else:
+        times, losses, n = interleaved_epoch(torch, args.segment, args.batches)
+        ours, theirs = sum(times["deepgrad"]), sum(times["pytorch"])
+        paired = statistics.median(a / b for a, b in zip(times["deepgrad"], times["pytorch"]))
+        print(f"\nLeNet, one Fashion-MNIST epoch ({n} batches of {BATCH}, SGD momentum "
+              f"{MOMENTUM}, float32), segments of {args.segment} batches interleaved")
+        print(f"  deepgrad  {ours:7.2f} s  ({1000 * ours / n:6.2f} ms/batch)  "
+              f"last loss {losses['deepgrad'][-1]:.4f}")
+        print(f"  pytorch   {theirs:7.2f} s  ({1000 * theirs / n:6.2f} ms/batch)  "
+              f"last loss {losses['pytorch'][-1]:.4f}  ({torch.get_num_threads()} threads)")
+        print(f"  deepgrad / pytorch: {ours / theirs:.2f}x epoch time, "
+              f"{paired:.2f}x median of {len(times['deepgrad'])} segments (goal <= 1.0x)")
     if args.layers:
         print("\nforward + backward per layer (deepgrad):")
-        for name, ms in layer_times(args.batch, args.steps):
+        for name, ms in layer_times(BATCH, args.steps):
             print(f"  {name:45s} {ms:7.2f} ms")
     if args.profile:
+        ours_step = deepgrad_step_fn(BATCH)
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(args.steps):
-            ours()
+            ours_step()
         profiler.disable()
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(18)
@@ -147,4 +191,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

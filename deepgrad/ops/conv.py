@@ -35,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from deepgrad.engine import Function
+from deepgrad.ops import workspace
 
 # output widths below this use the batch-innermost column order (see the module docstring)
 BATCH_LAST_BELOW_WIDTH = 16
@@ -96,14 +97,17 @@ def _pad_nchw(x, geo, value):
 
 
 # --- convolution -------------------------------------------------------------------------------
-def _im2col(x, geo, batch_last):
+def _im2col(x, geo, batch_last, scratch_name=None):
     """The column matrix (C*KH*KW, M) of x (N, C, H, W); M ordered (OH, OW, N) if batch_last
-    else (N, OH, OW)."""
+    else (N, OH, OW). With `scratch_name` it is written into a reused workspace buffer."""
     n, c = x.shape[:2]
     oh, ow = geo.out_h, geo.out_w
     if batch_last:
         # one copy that moves the batch axis last and pads at the same time
-        xp = np.zeros((c, geo.padded_h, geo.padded_w, n), dtype=x.dtype)
+        shape = (c, geo.padded_h, geo.padded_w, n)
+        xp = workspace.scratch("im2col.padded", shape, x.dtype)
+        if geo.padded:
+            xp.fill(0)
         xp[(slice(None),) + geo.interior()] = x.transpose(1, 2, 3, 0)
         s_c, s_h, s_w, s_n = xp.strides
         view = as_strided(xp, (c, geo.kh, geo.kw, oh, ow, n),
@@ -115,16 +119,23 @@ def _im2col(x, geo, batch_last):
         view = as_strided(xp, (c, geo.kh, geo.kw, n, oh, ow),
                           (s_c, geo.dh * s_h, geo.dw * s_w, s_n, geo.sh * s_h, geo.sw * s_w),
                           writeable=False)
-    return view.reshape(c * geo.kh * geo.kw, -1)  # reshape of the view = the im2col copy
+    if scratch_name is None:
+        return view.reshape(c * geo.kh * geo.kw, -1)  # reshape of the view = the im2col copy
+    cols = workspace.scratch(scratch_name, view.shape, x.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(c * geo.kh * geo.kw, -1)
 
 
 def _col2im(dcols, x_shape, geo, batch_last):
-    """Adjoint of _im2col: add every kernel offset's slab of dcols back onto the input."""
+    """Adjoint of _im2col: add every kernel offset's slab of dcols back onto the input.
+    Returns a new (N, C, H, W) array."""
     n, c = x_shape[:2]
     oh, ow = geo.out_h, geo.out_w
     if batch_last:
         dc = dcols.reshape(c, geo.kh, geo.kw, oh, ow, n)
-        dxp = np.zeros((c, geo.padded_h, geo.padded_w, n), dtype=dcols.dtype)
+        dxp = workspace.scratch("col2im.padded", (c, geo.padded_h, geo.padded_w, n),
+                                dcols.dtype)
+        dxp.fill(0)
         for k, rows, cols in geo.offsets():
             dxp[:, rows, cols] += dc[:, k // geo.kw, k % geo.kw]
         inner = dxp[(slice(None),) + geo.interior()]
@@ -137,17 +148,26 @@ def _col2im(dcols, x_shape, geo, batch_last):
 
 
 def _from_columns(y2, n, geo, batch_last):
-    """(O, M) -> contiguous (N, O, OH, OW)."""
+    """(O, M) -> (N, O, OH, OW): a view of y2 with the axes permuted, not a copy. The output
+    keeps the column layout in memory (channels outermost); every later op accepts any
+    layout, and the pooling after a convolution returns its gradient in this same layout,
+    so neither pass spends a copy on rearranging (_to_columns is then free)."""
     o = y2.shape[0]
     if batch_last:
-        return np.ascontiguousarray(y2.reshape(o, geo.out_h, geo.out_w, n).transpose(3, 0, 1, 2))
-    return np.ascontiguousarray(y2.reshape(o, n, geo.out_h, geo.out_w).transpose(1, 0, 2, 3))
+        return y2.reshape(o, geo.out_h, geo.out_w, n).transpose(3, 0, 1, 2)
+    return y2.reshape(o, n, geo.out_h, geo.out_w).transpose(1, 0, 2, 3)
 
 
 def _to_columns(g, batch_last):
-    """(N, O, OH, OW) -> contiguous (O, M), the inverse of _from_columns."""
+    """(N, O, OH, OW) -> (O, M), the inverse of _from_columns: a view when g is laid out as
+    _from_columns leaves it, else a copy into a workspace buffer."""
     axes = (1, 2, 3, 0) if batch_last else (1, 0, 2, 3)
-    return np.ascontiguousarray(g.transpose(axes)).reshape(g.shape[1], -1)
+    view = g.transpose(axes)
+    if not view.flags.c_contiguous:
+        out = workspace.scratch("conv.grad_cols", view.shape, g.dtype)
+        np.copyto(out, view)
+        view = out
+    return view.reshape(g.shape[1], -1)
 
 
 class Conv2d(Function):
@@ -155,6 +175,10 @@ class Conv2d(Function):
 
     dW = dY2 cols^T,  db = sum dY,  dx = col2im(W2^T dY2);  y_dot = conv(x_dot, W) + conv(x, W_dot)
     + b_dot (forward mode, see the module docstring for the notation).
+
+    The column matrix is not kept for backward: backward rebuilds it from x (a copy into a
+    warm buffer), which costs less than keeping C*KH*KW copies of the input alive between the
+    passes (16 MB for LeNet's second layer at batch 128).
     """
 
     def forward(ctx, x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0),
@@ -162,35 +186,38 @@ class Conv2d(Function):
         geo = _Geometry(x.shape[2:], weight.shape[2:], stride, padding, dilation)
         ctx.geo, ctx.x_shape, ctx.w_shape = geo, x.shape, weight.shape
         ctx.batch_last = geo.out_w < BATCH_LAST_BELOW_WIDTH
-        cols = _im2col(x, geo, ctx.batch_last)
+        cols = _im2col(x, geo, ctx.batch_last, "conv.cols")
         w2 = weight.reshape(weight.shape[0], -1)
-        ctx.save(cols, w2)
-        y2 = w2 @ cols
+        ctx.save(x, w2)
+        y2 = w2 @ cols  # a new array: the output is a view of it
         if bias is not None:
-            y2 += bias[:, None]  # y2 is a fresh array
+            y2 += bias[:, None]
         return _from_columns(y2, x.shape[0], geo, ctx.batch_last)
 
     def backward(ctx, grad_out):
-        cols, w2 = ctx.saved
+        x, w2 = ctx.saved
         needs = ctx.needs_input_grad
         g2 = _to_columns(grad_out, ctx.batch_last)
         grad_x = grad_w = grad_b = None
-        if needs[0]:
-            grad_x = _col2im(w2.T @ g2, ctx.x_shape, ctx.geo, ctx.batch_last)
         if needs[1]:
+            cols = _im2col(x, ctx.geo, ctx.batch_last, "conv.cols")
             # (cols dY2^T)^T rather than dY2 cols^T: the same product, but OpenBLAS splits this
             # orientation well across threads; the other one (a long inner dimension M) ran
             # 1.3-35x slower in benchmarks/bench_conv.py runs (docs/conv.md)
             grad_w = (cols @ g2.T).T.reshape(ctx.w_shape)
+        if needs[0]:
+            dcols = np.matmul(w2.T, g2, out=workspace.scratch(
+                "conv.dcols", (w2.shape[1], g2.shape[1]), g2.dtype))
+            grad_x = _col2im(dcols, ctx.x_shape, ctx.geo, ctx.batch_last)
         if len(needs) == 3:
             grad_b = g2.sum(axis=1) if needs[2] else None
             return grad_x, grad_w, grad_b
         return grad_x, grad_w
 
     def jvp(ctx, x_dot, weight_dot, bias_dot=None):
-        cols, w2 = ctx.saved
+        x, w2 = ctx.saved
         y2 = w2 @ _im2col(x_dot, ctx.geo, ctx.batch_last)
-        y2 += weight_dot.reshape(w2.shape) @ cols
+        y2 += weight_dot.reshape(w2.shape) @ _im2col(x, ctx.geo, ctx.batch_last)
         if bias_dot is not None:
             y2 += bias_dot[:, None]
         return _from_columns(y2, ctx.x_shape[0], ctx.geo, ctx.batch_last)
@@ -207,23 +234,49 @@ def _tiled(geo):
             and (geo.dh, geo.dw) == (1, 1))
 
 
+def _tile_view(a, geo):
+    """The windows of a (N, C, H, W) as a (N, C, OH, KH, OW, KW) view (tiling windows only;
+    built from a's strides, so it is a view for any memory layout, never a copy)."""
+    s_n, s_c, s_h, s_w = a.strides
+    shape = (a.shape[0], a.shape[1], geo.out_h, geo.kh, geo.out_w, geo.kw)
+    return as_strided(a, shape, (s_n, s_c, geo.kh * s_h, s_h, geo.kw * s_w, s_w))
+
+
+# the (KH, KW, N, C, OH, OW) order of the window slabs, from the axes of _tile_view
+_SLAB_AXES = (3, 5, 0, 1, 2, 4)
+
+
 def _window_slabs(xp, geo):
     """The KH*KW window offsets of xp as arrays of the output's shape, in row-major order.
 
-    Fast path for tiling windows (the common 2x2/2 pooling): a reshape exposes the windows as
-    axes 3 and 5 of (N, C, OH, KH, OW, KW), and one transposing copy makes every offset a
-    contiguous slab, so the KH*KW passes that follow run on contiguous memory (for a
-    (128, 20, 24, 24) input, 0.7 ms for the copy, then ~6x faster passes). Otherwise: strided
-    views, no copy. (Reducing the 6-D reshape directly with .max(axis=(3, 5)) is ~30x slower
-    than either: NumPy's inner loops would be KW elements long.)
+    Fast path for tiling windows (the common 2x2/2 pooling): one transposing copy into a
+    workspace buffer makes every offset a contiguous slab, so the KH*KW passes that follow run
+    on contiguous memory (for a (128, 20, 24, 24) input, 0.7 ms for the copy, then ~6x faster
+    passes). Otherwise: strided views, no copy. (Reducing the 6-D view directly with
+    .max(axis=(3, 5)) is ~30x slower than either: NumPy's inner loops would be KW elements.)
     """
     if _tiled(geo):
         n, c = xp.shape[:2]
-        crop = xp[:, :, :geo.out_h * geo.kh, :geo.out_w * geo.kw]
-        split = crop.reshape(n, c, geo.out_h, geo.kh, geo.out_w, geo.kw)
-        return np.ascontiguousarray(split.transpose(3, 5, 0, 1, 2, 4)).reshape(
-            (geo.kh * geo.kw, n, c, geo.out_h, geo.out_w))
+        k = geo.kh * geo.kw
+        slabs = workspace.scratch("pool.slabs", (k, n, c, geo.out_h, geo.out_w), xp.dtype)
+        np.copyto(slabs.reshape((geo.kh, geo.kw) + slabs.shape[1:]),
+                  _tile_view(xp, geo).transpose(_SLAB_AXES))
+        return slabs
     return [_window(xp, rows, cols) for _, rows, cols in geo.offsets()]
+
+
+def _layout(x):
+    """The axis order of x's memory, outermost first (C order is (0, 1, 2, 3))."""
+    return tuple(sorted(range(x.ndim), key=lambda a: -x.strides[a]))
+
+
+def _empty(shape, layout, dtype, zero):
+    """A new array of `shape` whose memory is laid out in the axis order `layout`. Gradients
+    are made in the layout of their input, so that the convolution before a pooling layer
+    receives its gradient in the layout it produced and need not rearrange it."""
+    stored = tuple(shape[a] for a in layout)
+    memory = np.zeros(stored, dtype) if zero else np.empty(stored, dtype)
+    return memory.transpose(np.argsort(layout))
 
 
 def _disjoint(geo):
@@ -233,13 +286,20 @@ def _disjoint(geo):
     return geo.sh >= span_h and geo.sw >= span_w
 
 
-def _scatter(slab, x_shape, geo, dtype):
+def _scatter(slab, x_shape, layout, geo, dtype):
     """Adjoint of reading the window offsets: put offset k's gradient slab(k, out) back on the
-    input elements that offset read. For disjoint windows slab writes straight into the strided
-    slice (out=, no temporary); for overlapping ones it returns a new array that is added."""
+    input elements that offset read, in a new array laid out like the input. For disjoint
+    windows slab writes straight into the strided slice (out=, no temporary; faster than
+    filling contiguous slabs and moving them with one transposing copy, which NumPy runs with
+    KW-element inner loops); for overlapping ones it returns a new array that is added."""
     n, c = x_shape[:2]
-    dxp = np.zeros((n, c, geo.padded_h, geo.padded_w), dtype=dtype)
     disjoint = _disjoint(geo)
+    # rows and columns that no window covers keep a zero gradient
+    covered = (geo.sh * (geo.out_h - 1) + geo.dh * (geo.kh - 1) + 1 == geo.padded_h
+               and geo.sw * (geo.out_w - 1) + geo.dw * (geo.kw - 1) + 1 == geo.padded_w)
+    tiles = disjoint and covered and (geo.sh, geo.sw) == (geo.kh, geo.kw) and \
+        (geo.dh, geo.dw) == (1, 1)
+    dxp = _empty((n, c, geo.padded_h, geo.padded_w), layout, dtype, zero=not tiles)
     for k, rows, cols in geo.offsets():
         target = dxp[:, :, rows, cols]
         if disjoint:
@@ -258,7 +318,7 @@ class MaxPool2d(Function):
 
     def forward(ctx, x, kernel_size, stride, padding=(0, 0, 0, 0), dilation=(1, 1)):
         geo = _Geometry(x.shape[2:], kernel_size, stride, padding, dilation)
-        ctx.geo, ctx.x_shape = geo, x.shape
+        ctx.geo, ctx.x_shape, ctx.layout = geo, x.shape, _layout(x)
         xp = _pad_nchw(x, geo, -np.inf)
         windows = _window_slabs(xp, geo)
         y = windows[0].copy()
@@ -286,7 +346,7 @@ class MaxPool2d(Function):
     def backward(ctx, grad_out):
         def slab(k, out):
             return np.multiply(grad_out, ctx.winners[k], out=out)
-        return _scatter(slab, ctx.x_shape, ctx.geo, grad_out.dtype)
+        return _scatter(slab, ctx.x_shape, ctx.layout, ctx.geo, grad_out.dtype)
 
     def jvp(ctx, x_dot):
         xp = _pad_nchw(x_dot, ctx.geo, 0)
@@ -312,7 +372,7 @@ class AvgPool2d(Function):
 
     def forward(ctx, x, kernel_size, stride, padding=(0, 0, 0, 0)):
         ctx.geo = _Geometry(x.shape[2:], kernel_size, stride, padding, (1, 1))
-        ctx.x_shape = x.shape
+        ctx.x_shape, ctx.layout = x.shape, _layout(x)
         return _avg_pool(x, ctx.geo)
 
     def backward(ctx, grad_out):
@@ -320,7 +380,7 @@ class AvgPool2d(Function):
 
         def slab(k, out):
             return np.multiply(grad_out, scale, out=out)
-        return _scatter(slab, ctx.x_shape, ctx.geo, grad_out.dtype)
+        return _scatter(slab, ctx.x_shape, ctx.layout, ctx.geo, grad_out.dtype)
 
     def jvp(ctx, x_dot):
         return _avg_pool(x_dot, ctx.geo)

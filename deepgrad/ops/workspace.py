@@ -1,0 +1,51 @@
+"""Reusable scratch arrays for the large temporaries of the convolution and pooling primitives.
+
+A LeNet step at batch 128 creates about 40 MB of arrays that live only inside one forward or
+backward call (column matrices, layout changes, col2im accumulators). Fresh arrays of that
+size come from new, untouched pages of memory, and touching each page for the first time
+costs a page fault: enough to add about a fifth to the step time (docs/conv.md). A primitive
+instead asks for `scratch(name, shape, dtype)` and gets a view of a buffer kept from the
+previous call, whose pages are already mapped.
+
+Rules that keep this safe:
+  * a scratch array never leaves the call that asked for it: not returned, not saved on the
+    context for backward (that is what would break gradient accumulation or retain_graph);
+  * two scratch arrays used at the same time have different names;
+  * buffers are per thread, so primitives running in several threads never share one.
+
+`release()` frees the buffers of the calling thread (they are re-created on demand).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+_local = threading.local()
+
+
+def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array of `shape` and `dtype` for use inside one call."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    dtype = np.dtype(dtype)
+    size = 1
+    for n in shape:
+        size *= n
+    nbytes = size * dtype.itemsize
+    raw = buffers.get(name)
+    if raw is None or raw.size < nbytes:
+        raw = buffers[name] = np.empty(nbytes, dtype=np.uint8)
+    return raw[:nbytes].view(dtype).reshape(shape)
+
+
+def release() -> None:
+    """Drop the calling thread's scratch buffers."""
+    _local.buffers = {}
+
+
+def held_bytes() -> int:
+    """Bytes held by the calling thread's scratch buffers."""
+    return sum(raw.size for raw in getattr(_local, "buffers", {}).values())
