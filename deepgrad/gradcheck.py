@@ -41,15 +41,16 @@ def numerical_jacobian(f, inputs, eps=1e-6):
         if x.dtype.kind != "f":
             jacobians.append(None)
             continue
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
         columns = []
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
+        for k in range(x.data.size):
+            # index x.data itself (reshape(-1) would copy an input that is not C-contiguous)
+            index = np.unravel_index(k, x.data.shape)
+            original = x.data[index]
+            x.data[index] = original + eps
             plus = _flat_outputs(f, inputs)
-            flat[k] = original - eps
+            x.data[index] = original - eps
             minus = _flat_outputs(f, inputs)
-            flat[k] = original
+            x.data[index] = original
             columns.append((plus - minus) / (2 * eps))
         n_out = _flat_outputs(f, inputs).size
         jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((n_out, 0)))
@@ -86,7 +87,7 @@ def _forward_jacobians(f, inputs, checked):
         columns = []
         for k in range(inputs[i].size):
             tangents = [np.zeros_like(x.data) for x in inputs]
-            tangents[i].reshape(-1)[k] = 1
+            tangents[i][np.unravel_index(k, tangents[i].shape)] = 1
             outs, out_dots = jvp(lambda *xs: tuple(_outputs(f, xs)), tuple(inputs),
                                  tuple(tangents))
             columns.append(np.concatenate([np.asarray(d.data, dtype=np.float64).reshape(-1)

@@ -413,3 +413,16 @@ def test_grad_of_several_outputs_where_one_feeds_the_other():
     np.testing.assert_allclose(g.numpy(), 8 * np.array([1.0, 2.0]))
     (g,) = autograd.grad([y1, y2], [x], [np.ones(2), np.array(1.0)])
     np.testing.assert_allclose(g.numpy(), 8 * np.array([1.0, 2.0]))
+
+
+def test_gradcheck_perturbs_inputs_of_any_memory_layout():
+    # a Fortran-ordered or transposed input: every element is perturbed in place (a flattened
+    # copy would leave the input unchanged and report zero numeric derivatives)
+    from deepgrad.gradcheck import numerical_jacobian
+    rng = np.random.default_rng(0)
+    x = np.asfortranarray(rng.standard_normal((3, 4)))
+    jac = numerical_jacobian(lambda a: a * a, [x])[0]
+    np.testing.assert_allclose(jac, np.diag(2 * x.reshape(-1)), atol=1e-8)
+    for data in (x, rng.standard_normal((4, 3)).T):
+        assert dg.autograd.gradcheck(lambda a: (a * a).sum(axis=0),
+                                     [dg.tensor(data, requires_grad=True)])

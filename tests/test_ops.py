@@ -177,3 +177,20 @@ def test_erf_matches_math_erf_to_1e14():
     ours = dg.erf(dg.tensor(x)).numpy()
     expected = np.array([math.erf(v) for v in x])
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("rows", [5, 5000])  # bias gradient: BLAS product, then pairwise sum
+@pytest.mark.parametrize("x_shape", [(None, 6), (2, None, 6)])
+def test_linear_transposed_products_equal_the_textbook_formulas(rows, x_shape):
+    rng = np.random.default_rng(11)
+    shape = tuple(rows if n is None else n for n in x_shape)
+    x_np, w_np, b_np = (rng.standard_normal(s) for s in (shape, (4, 6), (4,)))
+    g_np = rng.standard_normal(shape[:-1] + (4,))
+    x, w, b = (dg.tensor(a, requires_grad=True) for a in (x_np, w_np, b_np))
+    y = dg.ops.linear(x, w, b)
+    y.backward(g_np)
+    np.testing.assert_allclose(y.data, x_np @ w_np.T + b_np, rtol=1e-12, atol=1e-12)
+    g2, x2 = g_np.reshape(-1, 4), x_np.reshape(-1, 6)
+    np.testing.assert_allclose(x.grad.data, g_np @ w_np, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(w.grad.data, g2.T @ x2, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(b.grad.data, g2.sum(axis=0), rtol=1e-12, atol=1e-10)

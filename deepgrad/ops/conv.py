@@ -139,7 +139,7 @@ def _col2im(dcols, x_shape, geo, batch_last):
         for k, rows, cols in geo.offsets():
             dxp[:, rows, cols] += dc[:, k // geo.kw, k % geo.kw]
         inner = dxp[(slice(None),) + geo.interior()]
-        return np.ascontiguousarray(inner.transpose(3, 0, 1, 2))
+        return inner.transpose(3, 0, 1, 2).copy()  # always a copy: dxp is a workspace buffer
     dc = dcols.reshape(c, geo.kh, geo.kw, n, oh, ow)
     dxp = np.zeros((n, c, geo.padded_h, geo.padded_w), dtype=dcols.dtype)
     for k, rows, cols in geo.offsets():

@@ -61,6 +61,19 @@ class MatMul(Function):
         return a_dot @ b + a @ b_dot
 
 
+# up to this many rows the bias gradient is a BLAS matrix-vector product (3-4x faster than
+# NumPy's column sums of a feature-major array); beyond, NumPy's pairwise summation keeps the
+# float32 rounding error from growing with the number of rows
+_GEMV_MAX_ROWS = 4096
+
+
+def _column_sums(g2):
+    """sum of g2 over axis 0."""
+    if g2.shape[0] <= _GEMV_MAX_ROWS:
+        return np.ones(g2.shape[0], dtype=g2.dtype) @ g2
+    return g2.sum(axis=0)
+
+
 class Linear(Function):
     """y = x W^T + b  with W of shape (out, in);  dx = dy W,  dW = dy^T x,  db = sum dy
 
@@ -93,7 +106,7 @@ class Linear(Function):
         if needs[1]:
             grad_w = g2.T @ x.reshape(-1, x.shape[-1])
         if len(needs) == 3:
-            return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
+            return grad_x, grad_w, (_column_sums(g2) if needs[2] else None)
         return grad_x, grad_w
 
     def jvp(ctx, x_dot, weight_dot, bias_dot=None):

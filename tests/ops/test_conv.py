@@ -242,3 +242,113 @@ def test_global_avg_pool_is_the_spatial_mean():
     np.testing.assert_allclose(F.global_avg_pool2d(dg.tensor(x)).data, x.mean(axis=(2, 3)))
     np.testing.assert_allclose(F.adaptive_avg_pool2d(dg.tensor(x), 1).data,
                                x.mean(axis=(2, 3), keepdims=True))
+
+
+# --- memory layouts and the workspace -------------------------------------------------------------
+LAYOUTS = {"nchw": (0, 1, 2, 3), "cnhw": (1, 0, 2, 3), "chwn": (1, 2, 3, 0)}
+
+
+def _in_layout(array, layout):
+    """The same (N, C, H, W) values stored with the axes `layout` outermost-first."""
+    stored = np.ascontiguousarray(array.transpose(layout))
+    out = stored.transpose(np.argsort(layout))
+    assert conv_ops._layout(out) == layout
+    return out
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+@pytest.mark.parametrize("fn, kwargs", [(F.max_pool2d, dict(kernel_size=2)),
+                                        (F.max_pool2d, dict(kernel_size=3, stride=2)),
+                                        (F.avg_pool2d, dict(kernel_size=2))])
+def test_pooling_gradient_takes_the_input_layout_and_gradchecks(layout, fn, kwargs):
+    rng = np.random.default_rng(5)
+    x = _in_layout(rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6) / 5.0, layout)
+    xt = dg.tensor(x, requires_grad=True)
+    y = fn(xt, **kwargs)
+    y.backward(np.ones(y.shape))
+    assert conv_ops._layout(xt.grad.data) == layout
+    # same numbers as from a C-ordered input
+    xc = dg.tensor(np.ascontiguousarray(x), requires_grad=True)
+    fn(xc, **kwargs).backward(np.ones(y.shape))
+    np.testing.assert_array_equal(xt.grad.data, xc.grad.data)
+    assert gradcheck(lambda t: fn(t, **kwargs), [dg.tensor(x, requires_grad=True)])
+
+
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_conv2d_on_any_input_layout_gradchecks(layout, column_order):
+    x, weight, b = _conv_inputs((2, 3, 6, 5, 2, (3, 2), 1, 1, 1, True), np.float64)
+    inputs = [dg.tensor(_in_layout(x, layout), requires_grad=True),
+              dg.tensor(weight, requires_grad=True), dg.tensor(b, requires_grad=True)]
+    assert gradcheck(lambda a, w, c: F.conv2d(a, w, c, padding=1), inputs)
+
+
+def test_conv_output_keeps_the_column_layout_and_pool_hands_it_back(column_order):
+    # conv -> max pool -> conv: the first conv's output is a view of its column matrix, the
+    # pool's gradient comes back in that layout, so the conv's backward needs no copy
+    rng = np.random.default_rng(6)
+    x = dg.tensor(rng.standard_normal((4, 2, 10, 10)))
+    w1 = dg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    w2 = dg.tensor(rng.standard_normal((2, 3, 2, 2)), requires_grad=True)
+    h = F.conv2d(x, w1)
+    expected = (1, 2, 3, 0) if column_order == "batch_last" else (1, 0, 2, 3)
+    assert conv_ops._layout(h.data) == expected and h.data.base is not None
+    h.retain_grad()
+    F.conv2d(F.max_pool2d(h, 2), w2).sum().backward()
+    assert conv_ops._layout(h.grad.data) == expected
+    g2 = conv_ops._to_columns(h.grad.data, column_order == "batch_last")
+    assert np.shares_memory(g2, h.grad.data)  # a view, not a copy
+
+
+def test_scratch_buffers_are_reused_per_name_and_per_thread():
+    import threading
+
+    from deepgrad.ops import workspace
+    a = workspace.scratch("test.a", (3, 4), np.float32)
+    b = workspace.scratch("test.a", (3, 2), np.float64)  # fits in the same bytes: same buffer
+    c = workspace.scratch("test.c", (3, 4), np.float32)
+    assert a.shape == (3, 4) and b.shape == (3, 2) and b.dtype == np.float64
+    assert np.shares_memory(a, b) and not np.shares_memory(a, c)
+    assert a.flags.c_contiguous and b.flags.c_contiguous
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(workspace.scratch("test.a", (3, 4),
+                                                                           np.float32)))
+    thread.start()
+    thread.join()
+    assert not np.shares_memory(seen[0], a)
+    assert workspace.held_bytes() >= 2 * 48
+    workspace.release()
+    assert workspace.held_bytes() == 0
+
+
+def test_two_graphs_alive_at_once_get_their_own_gradients(column_order):
+    # the workspace holds only per-call temporaries: two forward passes before one backward
+    # (gradient accumulation) and a retained graph differentiated twice stay exact
+    rng = np.random.default_rng(7)
+    w = dg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    xa, xb = (dg.tensor(rng.standard_normal((2, 2, 8, 8)), requires_grad=True)
+              for _ in range(2))
+    la = F.max_pool2d(F.conv2d(xa, w), 2).sum()
+    lb = (F.max_pool2d(F.conv2d(xb, w), 2) ** 2).sum()
+    (la + lb).backward(retain_graph=True)
+    first = w.grad.data.copy(), xa.grad.data.copy(), xb.grad.data.copy()
+    w.grad = xa.grad = xb.grad = None
+    lb.backward(retain_graph=True)
+    la.backward()
+    np.testing.assert_allclose(w.grad.data, first[0], rtol=1e-12)
+    np.testing.assert_array_equal(xa.grad.data, first[1])
+    np.testing.assert_array_equal(xb.grad.data, first[2])
+    assert gradcheck(lambda a, b, k: (F.max_pool2d(F.conv2d(a, k), 2).sum()
+                                      + (F.max_pool2d(F.conv2d(b, k), 2) ** 2).sum()),
+                     [xa.detach().requires_grad_(), xb.detach().requires_grad_(),
+                      w.detach().requires_grad_()])
+
+
+def test_changing_the_conv_input_in_place_before_backward_is_caught():
+    # backward rebuilds the column matrix from the saved input, so the input is version-checked
+    rng = np.random.default_rng(8)
+    x = dg.tensor(rng.standard_normal((1, 1, 5, 5)))
+    w = dg.tensor(rng.standard_normal((1, 1, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w)
+    x.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
