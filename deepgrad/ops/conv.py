@@ -309,6 +309,14 @@ def _scatter(slab, x_shape, layout, geo, dtype):
     return dxp[(slice(None), slice(None)) + geo.interior()] if geo.padded else dxp
 
 
+def _real_windows(geo):
+    """Per window offset, (1, 1, OH, OW) booleans: True where that offset reads an input
+    element, False where it reads padding."""
+    real = np.zeros((1, 1, geo.padded_h, geo.padded_w), dtype=bool)
+    real[(slice(None), slice(None)) + geo.interior()] = True
+    return [real[:, :, rows, cols] for _, rows, cols in geo.offsets()]
+
+
 class MaxPool2d(Function):
     """y[n,c,oh,ow] = max over the window of x_pad (padding is -inf);
     dx: the whole gradient goes to the first maximum of each window (row-major order),
@@ -330,11 +338,15 @@ class MaxPool2d(Function):
         nan = np.isnan(y)
         has_nan = bool(nan.any())
         winners = np.empty((len(windows),) + y.shape, dtype=bool)
+        # a padding position never wins, even when the window's real elements are all -inf
+        real = _real_windows(geo) if geo.padded else None
         taken = None
         for k, window in enumerate(windows):
             hit = np.equal(window, y, out=winners[k])
             if has_nan:
                 hit |= np.isnan(window) & nan
+            if real is not None:
+                hit &= real[k]
             if taken is None:
                 taken = hit.copy()
             else:

@@ -352,3 +352,20 @@ def test_changing_the_conv_input_in_place_before_backward_is_caught():
     x.add_(1.0)
     with pytest.raises(RuntimeError, match="modified in place"):
         y.sum().backward()
+
+
+def test_max_pool_window_of_minus_infinity_next_to_padding_matches_torch():
+    # every real element of the first windows is -inf, like the padding: the gradient must go
+    # to the first real element (as in PyTorch), never into the padding where it would be lost
+    torch = pytest.importorskip("torch")
+    x = np.full((1, 2, 4, 5), -np.inf)
+    x[:, :, 2:, 2:] = np.arange(12.0).reshape(2, 2, 3)
+    xt = dg.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, 3, stride=2, padding=1)
+    y.backward(np.ones(y.shape))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, 3, stride=2, padding=1)
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())
+    assert xt.grad.data.sum() == y.size  # every window's gradient arrived somewhere
