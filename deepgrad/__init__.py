@@ -20,7 +20,8 @@ float64 = "float64"
 int64 = "int64"
 
 __all__ = [
-    "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad", "set_grad_enabled",
+    "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad",
+    "set_grad_enabled",
     "is_grad_enabled", "manual_seed", "default_generator", "zeros", "ones", "full", "arange",
     "randn", "rand", "zeros_like", "ones_like", "abs", "cat", "clip", "concatenate", "cos",
     "erf", "exp", "log", "matmul", "maximum", "minimum", "relu", "sigmoid", "sin", "sqrt",

@@ -101,7 +101,8 @@ def test_second_backward_needs_retain_graph():
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0]))),
+    np.testing.assert_allclose(x.grad.numpy(),
+                               2 * (np.exp([1.0, 2.0]) * (1 + np.array([1.0, 2.0]))),
                                rtol=1e-6)
     with pytest.raises(RuntimeError, match="already freed.*retain_graph=True"):
         y.backward()

@@ -244,7 +244,8 @@ class Module:
         if mismatched:
             problems.append("shape mismatches: " + "; ".join(mismatched))
         if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__}: " + " | ".join(problems))
+            raise ValueError(f"load_state_dict into {type(self).__name__}: "
+                             + " | ".join(problems))
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]

@@ -244,7 +244,7 @@ def test_global_avg_pool_is_the_spatial_mean():
                                x.mean(axis=(2, 3), keepdims=True))
 
 
-# --- memory layouts and the workspace -------------------------------------------------------------
+# --- memory layouts and the workspace ----------------------------------------------------------
 LAYOUTS = {"nchw": (0, 1, 2, 3), "cnhw": (1, 0, 2, 3), "chwn": (1, 2, 3, 0)}
 
 
