@@ -6,9 +6,10 @@
 The main measurement is one training epoch (60,000 images, 469 batches of 128, SGD with
 momentum 0.9, float32) of Caffe's LeNet (deepgrad.models.LeNet; the same layers in PyTorch,
 starting from the same weights), run by both libraries over the same shuffled batches. The
-epoch is cut into segments of `--segment` batches that alternate between the libraries, with
-a pause before each (BLAS and OpenMP threads spin for a while after their last call), so that
-the slow and fast spells of a shared machine fall on both alike. Reported: each library's
+epoch is cut into segments of `--segment` batches that alternate between the libraries (which
+one goes first alternates too), with a pause before each (BLAS and OpenMP threads spin for a
+while after their last call), so that the slow and fast spells of a shared machine fall on
+both alike. Reported: each library's
 total epoch time, their ratio, and the median of the per-segment ratios. Both losses are
 printed too: they follow each other (same data, same start).
 
@@ -139,9 +140,10 @@ def interleaved_epoch(torch, segment=20, batches=None, pause=0.3):
     theirs(all_batches[:2])
     times = {"deepgrad": [], "pytorch": []}
     losses = {"deepgrad": [], "pytorch": []}
-    for start in range(0, len(all_batches), segment):
+    runners = [("deepgrad", ours), ("pytorch", theirs)]
+    for i, start in enumerate(range(0, len(all_batches), segment)):
         part = all_batches[start:start + segment]
-        for name, run in (("deepgrad", ours), ("pytorch", theirs)):
+        for name, run in runners if i % 2 == 0 else runners[::-1]:  # alternate who goes first
             time.sleep(pause)
             begin = time.perf_counter()
             losses[name].append(run(part))

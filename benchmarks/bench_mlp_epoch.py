@@ -111,12 +111,15 @@ def torch_epoch(torch, x, y):
 
 
 def _interleaved(epochs: dict, repeats: int, pause: float = 0.5):
-    """Times and losses of each epoch function, running them in turn (A, B, C, A, B, C, ...)
+    """Times and losses of each epoch function, running them in turn (A, B, C, B, C, A, ...)
     so that a change of machine load affects all of them alike."""
     times = {name: [] for name in epochs}
     losses = {name: [] for name in epochs}
-    for _ in range(repeats):
-        for name, epoch in epochs.items():
+    names = list(epochs)
+    for r in range(repeats):
+        # rotate the order, so that no function always follows the same other one
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            epoch = epochs[name]
             time.sleep(pause)  # let the previous library's worker threads stop spinning
             start = time.perf_counter()
             losses[name].append(epoch())
@@ -136,7 +139,7 @@ def profile_trainer_epoch(x, y, top=18):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="one Fashion-MNIST MLP epoch")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: the number of cores)")

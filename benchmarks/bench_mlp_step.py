@@ -122,15 +122,15 @@ def main():
     functions = {"numpy (hand-written)": numpy_step(), "deepgrad": step}
     if torch is not None:
         functions["pytorch"] = torch_step(torch)
-    samples = sample_rounds(functions, rounds=15, number=30)
+    samples = sample_rounds(functions, rounds=18, number=30)
     rows = [(name, statistics.median(values)) for name, values in samples.items()]
     numbers = report("MLP 784-256-256-10, batch 128, one SGD step (float32)", rows,
                      baseline="numpy (hand-written)")
     numbers["ratio_numpy"] = paired_ratios(samples, "deepgrad", "numpy (hand-written)")
-    print(f"  deepgrad / numpy, median of 15 paired rounds: {numbers['ratio_numpy']:.2f}x")
+    print(f"  deepgrad / numpy, median of 18 paired rounds: {numbers['ratio_numpy']:.2f}x")
     if torch is not None:
         numbers["ratio_torch"] = paired_ratios(samples, "deepgrad", "pytorch")
-        print(f"  deepgrad / pytorch, median of 15 paired rounds: {numbers['ratio_torch']:.2f}x")
+        print(f"  deepgrad / pytorch, median of 18 paired rounds: {numbers['ratio_torch']:.2f}x")
     return numbers
 
 

@@ -22,10 +22,15 @@ def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
 
 def sample_rounds(functions: dict, rounds: int, number: int, warmup: int = 5,
                   pause: float = 0.3) -> dict:
-    """Seconds per call of each function in each round (see compare); rounds interleave."""
+    """Seconds per call of each function in each round (see compare); rounds interleave and
+    rotate the order of the functions."""
     samples = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, fn in functions.items():
+    names = list(functions)
+    for r in range(rounds):
+        # rotate the order: each function runs first, second, ... equally often, so that the
+        # aftermath of the previous block (a library's threads, caches) burdens none of them
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = functions[name]
             time.sleep(pause)
             for _ in range(warmup):
                 fn()
