@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmarks: best-of-repeats medians, and torch thread setup."""
+"""Timing helpers shared by the benchmarks: interleaved rounds, paired ratios, torch threads."""
 
 from __future__ import annotations
 
@@ -7,23 +7,13 @@ import statistics
 import time
 
 
-def compare(functions: dict, rounds: int = 7, number: int = 30, warmup: int = 5,
-            pause: float = 0.3) -> dict:
-    """Time several functions fairly on a noisy machine: the rounds are interleaved (each
-    round times every function once, `number` calls each), so a slow spell of the machine hits
-    all of them alike; the result is each function's median over rounds, in seconds/call.
-
-    Before each block the process sleeps `pause` seconds: BLAS and OpenMP worker threads spin
-    for a while after their last call, and a neighbour's spinning threads would otherwise steal
-    the cores from the function being timed."""
-    samples = sample_rounds(functions, rounds, number, warmup, pause)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def sample_rounds(functions: dict, rounds: int, number: int, warmup: int = 5,
                   pause: float = 0.3) -> dict:
-    """Seconds per call of each function in each round (see compare); rounds interleave and
-    rotate the order of the functions."""
+    """Seconds per call of each function in each of `rounds` rounds. Each round times every
+    function once (`number` calls after `warmup`), so a slow spell of the machine hits all of
+    them alike; the order rotates from round to round. Before each block the process sleeps
+    `pause` seconds: BLAS and OpenMP worker threads spin for a while after their last call,
+    and a neighbour's spinning threads would otherwise steal the cores from the block timed."""
     samples = {name: [] for name in functions}
     names = list(functions)
     for r in range(rounds):

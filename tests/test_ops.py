@@ -49,6 +49,11 @@ TABLE = [
      lambda x, w, b: torch.nn.functional.linear(x, w, b), [(5, 3), (4, 3), (4,)], ANY),
     ("linear_3d_nobias", lambda x, w: ops.linear(x, w),
      lambda x, w: torch.nn.functional.linear(x, w), [(2, 5, 3), (4, 3)], ANY),
+    ("linear_relu", lambda x, w, b: ops.linear_relu(x, w, b),
+     lambda x, w, b: torch.relu(torch.nn.functional.linear(x, w, b)), [(6, 3), (5, 3), (5,)],
+     ANY),
+    ("linear_relu_3d_nobias", lambda x, w: ops.linear_relu(x, w),
+     lambda x, w: torch.relu(torch.nn.functional.linear(x, w)), [(2, 4, 3), (5, 3)], ANY),
     # elementwise unary
     ("exp", dg.exp, torch.exp, [(3, 4)], ANY),
     ("log", dg.log, torch.log, [(3, 4)], POS),

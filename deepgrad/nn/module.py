@@ -105,6 +105,11 @@ class Module:
                 output = replaced
         return output
 
+    def _fuses_with(self, following: "Module") -> bool:
+        """True when Sequential may run this module and `following` as one primitive, through
+        `_fused_forward` (same numbers; see Linear). Modules with hooks never fuse."""
+        return False
+
     def register_forward_hook(self, hook) -> RemovableHandle:
         """hook(module, inputs, output) runs after forward; a returned value replaces output."""
         self._forward_hooks.append(hook)
@@ -283,8 +288,16 @@ class Sequential(Module):
                 self.add_module(str(i), _check_module(module, i, "Sequential"))
 
     def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
+        modules = tuple(self._modules.values())
+        i, count = 0, len(modules)
+        while i < count:
+            module = modules[i]
+            if i + 1 < count and module._fuses_with(modules[i + 1]):
+                x = module._fused_forward(x)  # e.g. Linear + ReLU as one primitive
+                i += 2
+            else:
+                x = module(x)
+                i += 1
         return x
 
     def __getitem__(self, index):

@@ -19,8 +19,9 @@ from deepgrad.ops.reduce import normalize_axis
 from deepgrad.tensor import Tensor, as_tensor
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "matmul", "linear", "exp", "log", "sqrt", "abs",
-    "sin", "cos", "tanh", "sigmoid", "erf", "relu", "clip", "maximum", "minimum", "where",
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "linear", "linear_relu", "exp", "log",
+    "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "erf", "relu", "clip", "maximum", "minimum",
+    "where",
     "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute", "flatten", "squeeze",
     "unsqueeze", "broadcast_to", "pad", "concatenate", "stack", "getitem", "cast",
     "normalize_axis",
@@ -73,6 +74,13 @@ def linear(x, weight, bias=None):
     if bias is None:
         return _l.Linear.apply(x, weight)
     return _l.Linear.apply(x, weight, bias)
+
+
+def linear_relu(x, weight, bias=None):
+    """relu(x W^T + b) as one fused primitive (nn.Sequential uses it for Linear + ReLU)."""
+    if bias is None:
+        return _l.LinearReLU.apply(x, weight)
+    return _l.LinearReLU.apply(x, weight, bias)
 
 
 # --- elementwise functions ----------------------------------------------------------------

@@ -74,6 +74,35 @@ def _column_sums(g2):
     return g2.sum(axis=0)
 
 
+def _affine(x, weight, bias):
+    """x W^T + b as a new array (the forward value of Linear)."""
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: expected input whose last dimension is {weight.shape[1]}, "
+                         f"got shape {x.shape}")
+    y = (weight @ x.T).T if x.ndim == 2 else x @ weight.T
+    if bias is not None:
+        y += bias  # y is a fresh array, so adding in place is safe and saves a copy
+    return y
+
+
+def _affine_backward(x, weight, grad_out, needs):
+    """(dx, dW[, db]) of y = x W^T + b for the output gradient grad_out."""
+    g2 = grad_out.reshape(-1, grad_out.shape[-1])
+    grad_x = grad_w = None
+    if needs[0]:
+        grad_x = (weight.T @ grad_out.T).T if grad_out.ndim == 2 else grad_out @ weight
+    if needs[1]:
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1])
+    if len(needs) == 3:
+        return grad_x, grad_w, (_column_sums(g2) if needs[2] else None)
+    return grad_x, grad_w
+
+
+def _affine_jvp(x, weight, x_dot, weight_dot, bias_dot):
+    y_dot = x_dot @ weight.T + x @ weight_dot.T
+    return y_dot if bias_dot is None else y_dot + bias_dot
+
+
 class Linear(Function):
     """y = x W^T + b  with W of shape (out, in);  dx = dy W,  dW = dy^T x,  db = sum dy
 
@@ -87,29 +116,39 @@ class Linear(Function):
     symbol = "linear"
 
     def forward(ctx, x, weight, bias=None):
-        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: expected input whose last dimension is {weight.shape[1]}, "
-                             f"got shape {x.shape}")
         ctx.save(x, weight)
-        y = (weight @ x.T).T if x.ndim == 2 else x @ weight.T
-        if bias is not None:
-            y += bias  # y is a fresh array, so adding in place is safe and saves a copy
-        return y
+        return _affine(x, weight, bias)
 
     def backward(ctx, grad_out):
         x, weight = ctx.saved
-        needs = ctx.needs_input_grad
-        g2 = grad_out.reshape(-1, grad_out.shape[-1])
-        grad_x = grad_w = None
-        if needs[0]:
-            grad_x = (weight.T @ grad_out.T).T if grad_out.ndim == 2 else grad_out @ weight
-        if needs[1]:
-            grad_w = g2.T @ x.reshape(-1, x.shape[-1])
-        if len(needs) == 3:
-            return grad_x, grad_w, (_column_sums(g2) if needs[2] else None)
-        return grad_x, grad_w
+        return _affine_backward(x, weight, grad_out, ctx.needs_input_grad)
 
     def jvp(ctx, x_dot, weight_dot, bias_dot=None):
         x, weight = ctx.saved
-        y_dot = x_dot @ weight.T + x @ weight_dot.T
-        return y_dot if bias_dot is None else y_dot + bias_dot
+        return _affine_jvp(x, weight, x_dot, weight_dot, bias_dot)
+
+
+class LinearReLU(Function):
+    """y = max(x W^T + b, 0): Linear then ReLU as one primitive (what nn.Sequential runs for a
+    Linear followed by a ReLU). With m = [y > 0] and dz = dy m:  dx = dz W,  dW = dz^T x,
+    db = sum dz;  y_dot = (x_dot W^T + x W_dot^T + b_dot) m.
+
+    Bit for bit the numbers of the two primitives, with one graph node instead of two and the
+    maximum taken in place on the product (no second array of the layer's size).
+    """
+
+    symbol = "linear_relu"
+
+    def forward(ctx, x, weight, bias=None):
+        y = _affine(x, weight, bias)
+        np.maximum(y, 0, out=y)
+        ctx.save(x, weight, y)
+        return y
+
+    def backward(ctx, grad_out):
+        x, weight, y = ctx.saved
+        return _affine_backward(x, weight, grad_out * (y > 0), ctx.needs_input_grad)
+
+    def jvp(ctx, x_dot, weight_dot, bias_dot=None):
+        x, weight, y = ctx.saved
+        return _affine_jvp(x, weight, x_dot, weight_dot, bias_dot) * (y > 0)

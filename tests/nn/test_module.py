@@ -175,3 +175,66 @@ def test_flatten_and_identity():
     assert nn.Flatten()(x).shape == (2, 12)
     assert nn.Flatten(0)(x).shape == (24,)
     assert nn.Identity()(x) is x
+
+
+def _mlp(seed=0):
+    gen = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(5, 4, generator=gen), nn.ReLU(), nn.Linear(4, 4, generator=gen),
+                         nn.ReLU(), nn.Linear(4, 3, generator=gen))
+
+
+def _unfused_loss(model, x):
+    """The same network written as separate Linear and ReLU primitives."""
+    h = x
+    for layer in model:
+        h = dg.ops.relu(h) if isinstance(layer, nn.ReLU) else dg.ops.linear(h, layer.weight,
+                                                                             layer.bias)
+    return (h * h).sum()
+
+
+def test_sequential_fuses_linear_relu_with_the_same_numbers():
+    from deepgrad.ops import linalg
+    model = _mlp()
+    x = dg.tensor(np.random.default_rng(1).standard_normal((6, 5)).astype(np.float32))
+    out = model(x)
+    # two fused nodes, then the last Linear
+    assert isinstance(out.grad_fn, linalg.Linear)
+    assert isinstance(out.grad_fn.inputs[0].grad_fn, linalg.LinearReLU)
+    assert isinstance(out.grad_fn.inputs[0].grad_fn.inputs[0].grad_fn, linalg.LinearReLU)
+    (out * out).sum().backward()
+    fused = [p.grad.data.copy() for p in model.parameters()]
+    model.zero_grad()
+    _unfused_loss(model, x).backward()
+    for a, p in zip(fused, model.parameters()):
+        np.testing.assert_array_equal(a, p.grad.data)  # bit for bit
+    np.testing.assert_array_equal(out.data, model(x).data)
+
+
+def test_sequential_does_not_fuse_modules_with_hooks():
+    from deepgrad.ops import linalg
+    model = _mlp()
+    x = dg.tensor(np.random.default_rng(2).standard_normal((3, 5)))
+    seen = {}
+    handle = model[0].register_forward_hook(lambda m, i, o: seen.update(pre=o.data.copy()))
+    model(x)
+    assert (seen["pre"] < 0).any()  # the hook saw the pre-activation, not the ReLU output
+    handle.remove()
+    handle = model[1].register_forward_hook(lambda m, i, o: seen.update(post=o.data.copy()))
+    out = model(x)
+    np.testing.assert_array_equal(seen["post"], np.maximum(seen["pre"], 0))
+    assert isinstance(out.grad_fn.inputs[0].grad_fn, linalg.LinearReLU)  # the second pair
+    assert not isinstance(out.grad_fn.inputs[0].grad_fn.inputs[0].grad_fn.inputs[0].grad_fn,
+                          linalg.LinearReLU)
+    handle.remove()
+
+
+def test_fused_linear_relu_gradcheck_and_retained_graph():
+    rng = np.random.default_rng(3)
+    x, w, b = (dg.tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((4, 3), (5, 3), (5,)))
+    assert gradcheck(lambda a, c, d: dg.ops.linear_relu(a, c, d), [x, w, b])
+    y = dg.ops.linear_relu(x, w, b).sum()
+    y.backward(retain_graph=True)
+    first = w.grad.data.copy()
+    y.backward()
+    np.testing.assert_allclose(w.grad.data, 2 * first, rtol=1e-12)
