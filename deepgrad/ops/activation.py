@@ -127,6 +127,15 @@ class SobolevaTanh(Function):
         return x_dot * ctx._derivative()
 
 
+def shifted_exp(x, axis):
+    """z = x - max(x), e^z and sum(e^z) along `axis`, the stable start of every softmax:
+    each exponent is <= 0, so exp never overflows, and the sum is >= 1, so its log is finite
+    even for logits of +-1e4."""
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return z, e, e.sum(axis=axis, keepdims=True)
+
+
 class Softmax(Function):
     """y_i = e^(x_i - max x) / sum_j e^(x_j - max x) along `axis`;
     dx = y (dy - sum(dy y)),  y_dot = y (x_dot - sum(x_dot y))"""
@@ -134,9 +143,8 @@ class Softmax(Function):
     symbol = "softmax"
 
     def forward(ctx, x, axis):
-        # subtracting the maximum makes every exponent <= 0: no overflow, and the sum is >= 1
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        y = e / e.sum(axis=axis, keepdims=True)
+        _, e, total = shifted_exp(x, axis)
+        y = e / total
         ctx.axis = axis
         ctx.save(y)
         return y
@@ -159,9 +167,7 @@ class LogSoftmax(Function):
     symbol = "log_softmax"
 
     def forward(ctx, x, axis):
-        z = x - x.max(axis=axis, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=axis, keepdims=True)
+        z, e, total = shifted_exp(x, axis)
         ctx.axis = axis
         ctx.save(e / total)
         return z - np.log(total)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.engine import Function
+from deepgrad.ops.activation import shifted_exp
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(x) and log(1 - x) of binary_cross_entropy at -100
 _BCE_EPS = 1e-12  # PyTorch's floor of x (1 - x) in the binary_cross_entropy gradient
@@ -46,11 +47,7 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(ctx, x, t, axis, reduction, denominator):
         ctx.axis, ctx.reduction, ctx.denominator = axis, reduction, denominator
-        # subtract the row maximum: every exponent is <= 0, so exp never overflows and the
-        # sum is >= 1, so its log is finite even for logits of +-1e4
-        z = x - x.max(axis=axis, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=axis, keepdims=True)
+        z, e, total = shifted_exp(x, axis)
         log_p = z - np.log(total)
         p = e / total
         ctx.save(p, log_p, t)
@@ -90,9 +87,7 @@ class SoftmaxCrossEntropyLabels(Function):
         ctx.reduction, ctx.denominator = reduction, denominator
         # position of each label in the flattened (N, C) array: one 1-D take/put per pass
         ctx.picks = np.arange(0, labels.size * x.shape[1], x.shape[1]) + labels
-        z = x - x.max(axis=1, keepdims=True)  # exponents <= 0: no overflow, sum >= 1
-        e = np.exp(z)
-        total = e.sum(axis=1, keepdims=True)
+        z, e, total = shifted_exp(x, 1)
         loss = np.log(total[:, 0])
         loss -= z.take(ctx.picks)
         e /= total  # e is now p = softmax(x)
