@@ -294,12 +294,11 @@ def _scatter(slab, x_shape, layout, geo, dtype):
     KW-element inner loops); for overlapping ones it returns a new array that is added."""
     n, c = x_shape[:2]
     disjoint = _disjoint(geo)
-    # rows and columns that no window covers keep a zero gradient
-    covered = (geo.sh * (geo.out_h - 1) + geo.dh * (geo.kh - 1) + 1 == geo.padded_h
-               and geo.sw * (geo.out_w - 1) + geo.dw * (geo.kw - 1) + 1 == geo.padded_w)
-    tiles = disjoint and covered and (geo.sh, geo.sw) == (geo.kh, geo.kw) and \
-        (geo.dh, geo.dw) == (1, 1)
-    dxp = _empty((n, c, geo.padded_h, geo.padded_w), layout, dtype, zero=not tiles)
+    # only windows that tile the padded input exactly write every element; otherwise the
+    # rows and columns no window covers must keep a zero gradient
+    tiles_exactly = ((geo.sh, geo.sw) == (geo.kh, geo.kw) and (geo.dh, geo.dw) == (1, 1)
+                     and geo.out_h * geo.kh == geo.padded_h and geo.out_w * geo.kw == geo.padded_w)
+    dxp = _empty((n, c, geo.padded_h, geo.padded_w), layout, dtype, zero=not tiles_exactly)
     for k, rows, cols in geo.offsets():
         target = dxp[:, :, rows, cols]
         if disjoint:
