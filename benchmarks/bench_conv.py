@@ -24,7 +24,6 @@ import cProfile
 import io
 import os
 import pstats
-import statistics
 import sys
 import time
 
@@ -38,14 +37,14 @@ from deepgrad.data import load_fashion_mnist  # noqa: E402
 from deepgrad.models import LeNet  # noqa: E402
 from deepgrad.nn import functional as F  # noqa: E402
 from deepgrad.optim import SGD  # noqa: E402
-from timing import import_torch  # noqa: E402
+from timing import import_torch, paired_ratios, rotated  # noqa: E402
 
 BATCH, LR, MOMENTUM = 128, 0.01, 0.9
 
 
 def deepgrad_step_fn(batch, generator=0):
     model = LeNet(generator=generator)
-    optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     rng = np.random.default_rng(generator)
     x = dg.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32))
     y = dg.tensor(rng.integers(0, 10, batch))
@@ -143,7 +142,7 @@ def interleaved_epoch(torch, segment=20, batches=None, pause=0.3):
     runners = [("deepgrad", ours), ("pytorch", theirs)]
     for i, start in enumerate(range(0, len(all_batches), segment)):
         part = all_batches[start:start + segment]
-        for name, run in runners if i % 2 == 0 else runners[::-1]:  # alternate who goes first
+        for name, run in rotated(runners, i):  # alternate who goes first
             time.sleep(pause)
             begin = time.perf_counter()
             losses[name].append(run(part))
@@ -166,7 +165,7 @@ def main(argv=None):
     else:
         times, losses, n = interleaved_epoch(torch, args.segment, args.batches)
         ours, theirs = sum(times["deepgrad"]), sum(times["pytorch"])
-        paired = statistics.median(a / b for a, b in zip(times["deepgrad"], times["pytorch"]))
+        paired = paired_ratios(times, "deepgrad", "pytorch")
         print(f"\nLeNet, one Fashion-MNIST epoch ({n} batches of {BATCH}, SGD momentum "
               f"{MOMENTUM}, float32), segments of {args.segment} batches interleaved")
         print(f"  deepgrad  {ours:7.2f} s  ({1000 * ours / n:6.2f} ms/batch)  "

@@ -29,7 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from timing import import_torch, report  # noqa: E402
+from timing import import_torch, paired_ratios, report, rotated  # noqa: E402
 
 from deepgrad import nn, optim  # noqa: E402
 from deepgrad.data import DataLoader, TensorDataset, load_fashion_mnist  # noqa: E402
@@ -117,8 +117,7 @@ def _interleaved(epochs: dict, repeats: int, pause: float = 0.5):
     losses = {name: [] for name in epochs}
     names = list(epochs)
     for r in range(repeats):
-        # rotate the order, so that no function always follows the same other one
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in rotated(names, r):
             epoch = epochs[name]
             time.sleep(pause)  # let the previous library's worker threads stop spinning
             start = time.perf_counter()
@@ -165,7 +164,7 @@ def main(argv=None):
               + ", ".join(f"{v:.4f}" for v in values))
     if torch is not None:
         for name in ("deepgrad Trainer.fit", "deepgrad plain loop"):
-            paired = statistics.median(a / b for a, b in zip(times[name], times["pytorch"]))
+            paired = paired_ratios(times, name, "pytorch")
             numbers[name + " / pytorch"] = paired
             print(f"  {name} / pytorch: {paired:.2f}x, median of {args.repeats} paired "
                   "epochs (goal <= 0.80x)")

@@ -7,6 +7,14 @@ import statistics
 import time
 
 
+def rotated(items: list, round_number: int) -> list:
+    """items in the order of round `round_number`: rotated by one place per round, so each runs
+    first, second, ... equally often and the aftermath of the previous block (a library's
+    threads, caches) burdens none of them."""
+    shift = round_number % len(items)
+    return items[shift:] + items[:shift]
+
+
 def sample_rounds(functions: dict, rounds: int, number: int, warmup: int = 5,
                   pause: float = 0.3) -> dict:
     """Seconds per call of each function in each of `rounds` rounds. Each round times every
@@ -17,9 +25,7 @@ def sample_rounds(functions: dict, rounds: int, number: int, warmup: int = 5,
     samples = {name: [] for name in functions}
     names = list(functions)
     for r in range(rounds):
-        # rotate the order: each function runs first, second, ... equally often, so that the
-        # aftermath of the previous block (a library's threads, caches) burdens none of them
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in rotated(names, r):
             fn = functions[name]
             time.sleep(pause)
             for _ in range(warmup):
