@@ -25,6 +25,16 @@ BATCH_NORMS = [
 BN_IDS = ["1d_features", "1d_sequence", "2d"]
 
 
+def _same_affine(ours, theirs, gamma, beta):
+    """Give a deepgrad and a torch normalization layer the same gamma and beta."""
+    with dg.no_grad():
+        ours.weight.copy_(gamma)
+        ours.bias.copy_(beta)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(gamma))
+        theirs.bias.copy_(torch.from_numpy(beta))
+
+
 def _pair(dg_cls, torch_cls, channels, dtype, rng, **kwargs):
     """A deepgrad layer and a torch layer with the same random gamma and beta."""
     ours = dg_cls(channels, **kwargs)
@@ -33,13 +43,7 @@ def _pair(dg_cls, torch_cls, channels, dtype, rng, **kwargs):
         ours.double()
         theirs.double()
     if ours.affine:
-        gamma, beta = rng.uniform(0.5, 2, channels), rng.standard_normal(channels)
-        with dg.no_grad():
-            ours.weight.copy_(gamma)
-            ours.bias.copy_(beta)
-        with torch.no_grad():
-            theirs.weight.copy_(torch.from_numpy(gamma))
-            theirs.bias.copy_(torch.from_numpy(beta))
+        _same_affine(ours, theirs, rng.uniform(0.5, 2, channels), rng.standard_normal(channels))
     return ours, theirs
 
 
@@ -223,14 +227,8 @@ def test_layer_norm_matches_torch(shape, normalized, dtype):
     if dtype == np.float64:
         ours.double()
         theirs.double()
-    gamma = rng.uniform(0.5, 2, ours.weight.shape)
-    beta = rng.standard_normal(ours.bias.shape)
-    with dg.no_grad():
-        ours.weight.copy_(gamma)
-        ours.bias.copy_(beta)
-    with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(gamma))
-        theirs.bias.copy_(torch.from_numpy(beta))
+    _same_affine(ours, theirs, rng.uniform(0.5, 2, ours.weight.shape),
+                 rng.standard_normal(ours.bias.shape))
     x = (rng.standard_normal(shape) * 2 + 1).astype(dtype)
     cotangent = rng.standard_normal(shape).astype(dtype)
     for mode in ("train", "eval"):  # the same in both modes
