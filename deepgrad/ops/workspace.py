@@ -18,6 +18,7 @@ Rules that keep this safe:
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -31,10 +32,7 @@ def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     if buffers is None:
         buffers = _local.buffers = {}
     dtype = np.dtype(dtype)
-    size = 1
-    for n in shape:
-        size *= n
-    nbytes = size * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     raw = buffers.get(name)
     if raw is None or raw.size < nbytes:
         raw = buffers[name] = np.empty(nbytes, dtype=np.uint8)
