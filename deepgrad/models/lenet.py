@@ -20,6 +20,7 @@ import math
 
 from deepgrad import ops
 from deepgrad.nn import Conv2d, Linear, MaxPool2d, Module, init
+from deepgrad.nn.module import run_pair
 from deepgrad.random import get_generator
 
 __all__ = ["LeNet", "DeeplySupervisedLeNet", "caffe_xavier_"]
@@ -71,11 +72,11 @@ class LeNet(Module):
     def features(self, x):
         """The first stage, conv1 + pool1: (N, in_channels, 28, 28) -> (N, 20, 12, 12)."""
         self._check_input(x)
-        return self.pool1(self.conv1(x))
+        return run_pair(self.conv1, self.pool1, x)  # fused into one primitive (no hooks)
 
     def head(self, h):
         """conv2, pool2 and the classifier: (N, 20, 12, 12) -> logits (N, num_classes)."""
-        h = self.pool2(self.conv2(h))
+        h = run_pair(self.conv2, self.pool2, h)
         h = ops.relu(self.ip1(ops.flatten(h, 1)))
         return self.ip2(h)
 

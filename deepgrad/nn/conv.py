@@ -8,6 +8,7 @@ import numbers
 from deepgrad.nn import functional_conv as F
 from deepgrad.nn import init
 from deepgrad.nn.module import Module, Parameter
+from deepgrad.nn.pooling import MaxPool2d
 from deepgrad.random import get_generator
 
 
@@ -62,16 +63,40 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound, generator=rng)
 
     def forward(self, x):
+        return self._run(F.conv2d, x)
+
+    def _fuses_with(self, following) -> bool:
+        """A MaxPool2d whose windows tile its input (stride = kernel_size, no padding) right
+        after this layer runs fused with it (F.conv2d_max_pool2d: the same numbers, faster)
+        unless a hook watches either module."""
+        return (type(self) is Conv2d and type(following) is MaxPool2d
+                and following.stride == following.kernel_size and following.padding == (0, 0)
+                and not (self._hooked() or following._hooked()))
+
+    def _fused_forward(self, following, x):
+        pool = following.kernel_size
+        if x.ndim == 4 and x.shape[1] == self.in_channels:
+            pads = F.conv_padding(self.padding, self.kernel_size, self.dilation, self.stride,
+                                  "Conv2d")
+            out_h, out_w = F.conv_output_shape(x.shape[2:], self.kernel_size, self.stride,
+                                               pads, self.dilation, self._describe())
+            if out_h < pool[0] or out_w < pool[1]:
+                return following(self(x))  # the MaxPool2d explains its error itself
+        return self._run(F.conv2d_max_pool2d, x, pool_size=pool)
+
+    def _run(self, function, x, **options):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{self._describe()}: expected input of shape "
                              f"(N, {self.in_channels}, H, W), got {tuple(x.shape)}")
         try:
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+            return function(x, self.weight, self.bias, self.stride, self.padding,
+                            self.dilation, **options)
         except ValueError as error:
             # name the layer rather than the function the user never called
             message = str(error)
-            if message.startswith("conv2d: "):
-                message = message[len("conv2d: "):]
+            prefix = function.__name__ + ": "
+            if message.startswith(prefix):
+                message = message[len(prefix):]
             raise ValueError(f"{self._describe()}: {message}") from None
 
     def _describe(self):

@@ -201,7 +201,7 @@ __all__ += [
 
 # --- convolution and pooling (functional_conv.py) ---------------------------------------------
 from deepgrad.nn.functional_conv import (  # noqa: E402
-    adaptive_avg_pool2d, avg_pool2d, conv2d, global_avg_pool2d, max_pool2d)
+    adaptive_avg_pool2d, avg_pool2d, conv2d, conv2d_max_pool2d, global_avg_pool2d, max_pool2d)
 
-__all__ += ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]
+__all__ += ["conv2d", "conv2d_max_pool2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]
 # --- end of convolution and pooling -----------------------------------------------------------

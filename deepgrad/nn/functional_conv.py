@@ -1,6 +1,7 @@
 """Convolution and pooling as functions of Tensors (NCHW layout, PyTorch semantics).
 
     y = conv2d(x, weight, bias, stride=1, padding=0, dilation=1)
+    y = conv2d_max_pool2d(x, weight, bias, ..., pool_size=2)     # the two, fused
     y = max_pool2d(x, kernel_size, stride=None, padding=0)      # stride defaults to kernel_size
     y = avg_pool2d(x, kernel_size, stride=None, padding=0)      # count_include_pad=True
     y = adaptive_avg_pool2d(x, output_size)                     # PyTorch's bins
@@ -15,10 +16,11 @@ from __future__ import annotations
 import numbers
 
 from deepgrad.ops import conv as _conv
+from deepgrad.ops import conv_pool as _conv_pool
 from deepgrad.ops import mean
 from deepgrad.tensor import as_tensor
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
+__all__ = ["conv2d", "conv2d_max_pool2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d",
            "conv_output_shape", "pair"]
 
 
@@ -105,8 +107,33 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     Returns:
         (N, C_out, OH, OW), OH = floor((H + 2 pad_h - dilation_h (KH - 1) - 1) / stride_h) + 1.
     """
+    inputs, options = _conv_arguments(x, weight, bias, stride, padding, dilation, "conv2d")
+    return _conv.Conv2d.apply(*inputs, **options)
+
+
+def conv2d_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=1, pool_size=2):
+    """max_pool2d(conv2d(x, weight, bias, stride, padding, dilation), pool_size) as one fused
+    primitive: the same numbers, faster (docs/conv.md). The pooling windows tile the
+    convolution's output (pool stride = pool_size, no pooling padding); floor mode drops the
+    rows and columns left over, as max_pool2d does.
+
+    Returns:
+        (N, C_out, OH // pool_h, OW // pool_w) with (OH, OW) the conv2d output size.
+    """
+    op = "conv2d_max_pool2d"
+    inputs, options = _conv_arguments(x, weight, bias, stride, padding, dilation, op)
+    pool = pair(pool_size, "pool_size", op)
+    out_hw = conv_output_shape(inputs[0].shape[2:], tuple(inputs[1].shape[2:]),
+                               options["stride"], options["padding"], options["dilation"], op)
+    if out_hw[0] < pool[0] or out_hw[1] < pool[1]:
+        raise ValueError(f"{op}: pool_size {pool} is larger than the convolution's output "
+                         f"size {out_hw}")
+    return _conv_pool.Conv2dMaxPool2d.apply(*inputs, pool=pool, **options)
+
+
+def _conv_arguments(x, weight, bias, stride, padding, dilation, op):
+    """Checked (inputs, options) of a convolution primitive, or an error naming the argument."""
     x, weight = as_tensor(x), as_tensor(weight)
-    op = "conv2d"
     _check_4d(x, op, "(N, C_in, H, W)")
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must have shape (C_out, C_in, KH, KW), got "
@@ -125,7 +152,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     pads = conv_padding(padding, kernel_size, dilation, stride, op)
     conv_output_shape(x.shape[2:], kernel_size, stride, pads, dilation, op)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return _conv.Conv2d.apply(*inputs, stride=stride, padding=pads, dilation=dilation)
+    return inputs, dict(stride=stride, padding=pads, dilation=dilation)
 
 
 def _pool_arguments(x, kernel_size, stride, padding, op, dilation=1):

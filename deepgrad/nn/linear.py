@@ -52,10 +52,9 @@ class Linear(Module):
         """A ReLU right after this layer runs fused with it (ops.linear_relu: the same numbers,
         one graph node, one array less) unless a hook watches either module."""
         return (type(self) is Linear and type(following) is ReLU
-                and not (self._forward_hooks or self._forward_pre_hooks
-                         or following._forward_hooks or following._forward_pre_hooks))
+                and not (self._hooked() or following._hooked()))
 
-    def _fused_forward(self, x):
+    def _fused_forward(self, following, x):
         self._check_input(x)
         return ops.linear_relu(x, self.weight, self.bias)
 

@@ -107,8 +107,12 @@ class Module:
 
     def _fuses_with(self, following: "Module") -> bool:
         """True when Sequential may run this module and `following` as one primitive, through
-        `_fused_forward` (same numbers; see Linear). Modules with hooks never fuse."""
+        `_fused_forward(following, x)` (same numbers; see Linear and Conv2d). Modules with
+        hooks never fuse."""
         return False
+
+    def _hooked(self) -> bool:
+        return bool(self._forward_hooks or self._forward_pre_hooks)
 
     def register_forward_hook(self, hook) -> RemovableHandle:
         """hook(module, inputs, output) runs after forward; a returned value replaces output."""
@@ -293,7 +297,7 @@ class Sequential(Module):
         while i < count:
             module = modules[i]
             if i + 1 < count and module._fuses_with(modules[i + 1]):
-                x = module._fused_forward(x)  # e.g. Linear + ReLU as one primitive
+                x = module._fused_forward(modules[i + 1], x)  # e.g. Linear + ReLU
                 i += 2
             else:
                 x = module(x)
@@ -315,6 +319,13 @@ class Sequential(Module):
     def append(self, module: Module) -> "Sequential":
         self.add_module(str(len(self._modules)), _check_module(module, len(self), "Sequential"))
         return self
+
+
+def run_pair(first: Module, second: Module, x):
+    """second(first(x)), run as one fused primitive when the two allow it (as in Sequential)."""
+    if first._fuses_with(second):
+        return first._fused_forward(second, x)
+    return second(first(x))
 
 
 class ModuleList(Module):

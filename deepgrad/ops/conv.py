@@ -97,18 +97,29 @@ def _pad_nchw(x, geo, value):
 
 
 # --- convolution -------------------------------------------------------------------------------
+def batch_last_padded(x, geo):
+    """x (N, C, H, W) as a zero-padded (C, H_pad, W_pad, N) array: one copy that moves the batch
+    axis last and pads at the same time, into a workspace buffer. When x is already laid out
+    batch last (the output of a fused convolution + pooling) and needs no padding, it is that
+    view of x itself, no copy."""
+    view = x.transpose(1, 2, 3, 0)
+    if not geo.padded and view.flags.c_contiguous:
+        return view
+    n, c = x.shape[:2]
+    xp = workspace.scratch("im2col.padded", (c, geo.padded_h, geo.padded_w, n), x.dtype)
+    if geo.padded:
+        xp.fill(0)
+    xp[(slice(None),) + geo.interior()] = view
+    return xp
+
+
 def _im2col(x, geo, batch_last, scratch_name=None):
     """The column matrix (C*KH*KW, M) of x (N, C, H, W); M ordered (OH, OW, N) if batch_last
     else (N, OH, OW). With `scratch_name` it is written into a reused workspace buffer."""
     n, c = x.shape[:2]
     oh, ow = geo.out_h, geo.out_w
     if batch_last:
-        # one copy that moves the batch axis last and pads at the same time
-        shape = (c, geo.padded_h, geo.padded_w, n)
-        xp = workspace.scratch("im2col.padded", shape, x.dtype)
-        if geo.padded:
-            xp.fill(0)
-        xp[(slice(None),) + geo.interior()] = x.transpose(1, 2, 3, 0)
+        xp = batch_last_padded(x, geo)
         s_c, s_h, s_w, s_n = xp.strides
         view = as_strided(xp, (c, geo.kh, geo.kw, oh, ow, n),
                           (s_c, geo.dh * s_h, geo.dw * s_w, geo.sh * s_h, geo.sw * s_w, s_n),
@@ -316,6 +327,39 @@ def _real_windows(geo):
     return [real[:, :, rows, cols] for _, rows, cols in geo.offsets()]
 
 
+def max_and_winners(windows, real=None):
+    """The elementwise maximum y of the arrays `windows` (the window offsets, in row-major
+    order) and the masks winners[k]: offset k holds the first maximum of its window, so
+    exactly one offset wins per output element. A NaN is its window's maximum (as in PyTorch,
+    NaN propagates); the first NaN wins then. `real[k]`, if given, is False where offset k
+    reads padding, which never wins."""
+    y = windows[0].copy()
+    for window in windows[1:]:
+        np.maximum(y, window, out=y)
+    nan = np.isnan(y)
+    has_nan = bool(nan.any())
+    winners = np.empty((len(windows),) + y.shape, dtype=bool)
+    # without NaNs or padding some offset equals the maximum, so the last one wins exactly
+    # where no earlier one did: one comparison less
+    last = len(windows) - 1 if not has_nan and real is None and len(windows) > 1 else None
+    taken = None
+    for k, window in enumerate(windows):
+        if k == last:
+            np.logical_not(taken, out=winners[k])
+            break
+        hit = np.equal(window, y, out=winners[k])
+        if has_nan:
+            hit |= np.isnan(window) & nan
+        if real is not None:
+            hit &= real[k]
+        if taken is None:
+            taken = hit.copy()
+        else:
+            np.greater(hit, taken, out=hit)  # hit and not taken (booleans)
+            taken |= hit
+    return y, winners
+
+
 class MaxPool2d(Function):
     """y[n,c,oh,ow] = max over the window of x_pad (padding is -inf);
     dx: the whole gradient goes to the first maximum of each window (row-major order),
@@ -327,30 +371,9 @@ class MaxPool2d(Function):
         geo = _Geometry(x.shape[2:], kernel_size, stride, padding, dilation)
         ctx.geo, ctx.x_shape, ctx.layout = geo, x.shape, _layout(x)
         xp = _pad_nchw(x, geo, -np.inf)
-        windows = _window_slabs(xp, geo)
-        y = windows[0].copy()
-        for window in windows[1:]:
-            np.maximum(y, window, out=y)
-        # winners[k]: offset k holds the first maximum of the window (row-major order), so
-        # exactly one offset wins per output element. A NaN is its window's maximum (as in
-        # PyTorch, NaN propagates); the first NaN wins then.
-        nan = np.isnan(y)
-        has_nan = bool(nan.any())
-        winners = np.empty((len(windows),) + y.shape, dtype=bool)
         # a padding position never wins, even when the window's real elements are all -inf
         real = _real_windows(geo) if geo.padded else None
-        taken = None
-        for k, window in enumerate(windows):
-            hit = np.equal(window, y, out=winners[k])
-            if has_nan:
-                hit |= np.isnan(window) & nan
-            if real is not None:
-                hit &= real[k]
-            if taken is None:
-                taken = hit.copy()
-            else:
-                np.greater(hit, taken, out=hit)  # hit and not taken (booleans)
-                taken |= hit
+        y, winners = max_and_winners(_window_slabs(xp, geo), real)
         ctx.winners = winners
         return y
 

@@ -19,6 +19,7 @@ Rules that keep this safe:
 from __future__ import annotations
 
 import math
+import sys
 import threading
 
 import numpy as np
@@ -39,11 +40,43 @@ def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     return raw[:nbytes].view(dtype).reshape(shape)
 
 
+def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array that may outlive the call (saved for backward),
+    in one of the buffers kept under `name` that no array refers to any more; a new buffer
+    when all are in use (a retained graph, two graphs alive at once). Reusing the buffer of
+    the previous step spares the page faults of fresh memory, as `scratch` does."""
+    pools = getattr(_local, "pools", None)
+    if pools is None:
+        pools = _local.pools = {}
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    pool = pools.setdefault(name, [])
+    for i in range(len(pool)):
+        raw = pool[i]
+        # referenced only by the pool list and this call: no view of it is alive
+        if sys.getrefcount(raw) <= _FREE_REFCOUNT:
+            if raw.size < nbytes:
+                raw = pool[i] = np.empty(nbytes, dtype=np.uint8)
+            return raw[:nbytes].view(dtype).reshape(shape)
+    raw = np.empty(nbytes, dtype=np.uint8)
+    if len(pool) < _MAX_POOLED:
+        pool.append(raw)
+    return raw[:nbytes].view(dtype).reshape(shape)
+
+
+# references to a pooled buffer that nothing else holds: the list, the loop variable and
+# getrefcount's argument
+_FREE_REFCOUNT = 3
+_MAX_POOLED = 4
+
+
 def release() -> None:
     """Drop the calling thread's scratch buffers."""
     _local.buffers = {}
+    _local.pools = {}
 
 
 def held_bytes() -> int:
     """Bytes held by the calling thread's scratch buffers."""
-    return sum(raw.size for raw in getattr(_local, "buffers", {}).values())
+    pooled = sum(raw.size for pool in getattr(_local, "pools", {}).values() for raw in pool)
+    return pooled + sum(raw.size for raw in getattr(_local, "buffers", {}).values())
