@@ -67,11 +67,19 @@ class MatMul(Function):
 _GEMV_MAX_ROWS = 4096
 
 
+_ONES = {}  # (rows, dtype) -> a read-only vector of ones for the GEMV below
+
+
 def _column_sums(g2):
     """sum of g2 over axis 0."""
-    if g2.shape[0] <= _GEMV_MAX_ROWS:
-        return np.ones(g2.shape[0], dtype=g2.dtype) @ g2
-    return g2.sum(axis=0)
+    rows = g2.shape[0]
+    if rows > _GEMV_MAX_ROWS:
+        return g2.sum(axis=0)
+    ones = _ONES.get((rows, g2.dtype))
+    if ones is None:
+        ones = _ONES[rows, g2.dtype] = np.ones(rows, dtype=g2.dtype)
+        ones.flags.writeable = False
+    return ones @ g2
 
 
 def _affine(x, weight, bias):
