@@ -77,7 +77,6 @@ def _pooled_col2im(dcols, x_shape, geo, pool):
     dxp.fill(0)
     shape, strides = _window_strides(dxp, geo, pool)
     dc = dcols.reshape((c, geo.kh, geo.kw) + shape[1:])
-    s_h, s_w = dxp.strides[1:3]
     for i in range(geo.kh):
         for j in range(geo.kw):
             # within one kernel offset every element of the view is a different input pixel

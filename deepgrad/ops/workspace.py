@@ -13,6 +13,11 @@ Rules that keep this safe:
   * two scratch arrays used at the same time have different names;
   * buffers are per thread, so primitives running in several threads never share one.
 
+An array that a primitive saves for backward (the column matrix of the fused convolution +
+pooling) comes from `reusable(name, shape, dtype)` instead: a buffer that is handed out again
+only once no array refers to it any more, so the next step reuses warm memory while a retained
+graph keeps its own.
+
 `release()` frees the buffers of the calling thread (they are re-created on demand).
 """
 
@@ -51,15 +56,18 @@ def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     pool = pools.setdefault(name, [])
+    free = None
     for i in range(len(pool)):
         raw = pool[i]
         # referenced only by the pool list and this call: no view of it is alive
         if sys.getrefcount(raw) <= _FREE_REFCOUNT:
-            if raw.size < nbytes:
-                raw = pool[i] = np.empty(nbytes, dtype=np.uint8)
-            return raw[:nbytes].view(dtype).reshape(shape)
+            if raw.size >= nbytes:
+                return raw[:nbytes].view(dtype).reshape(shape)
+            free = i if free is None else free
     raw = np.empty(nbytes, dtype=np.uint8)
-    if len(pool) < _MAX_POOLED:
+    if free is not None:
+        pool[free] = raw  # grow a free buffer that was too small
+    elif len(pool) < _MAX_POOLED:
         pool.append(raw)
     return raw[:nbytes].view(dtype).reshape(shape)
 

@@ -270,3 +270,12 @@ def test_lenet_runs_both_stages_fused_and_a_hook_gives_the_same_numbers():
     np.testing.assert_allclose(fused[0], composed[0], rtol=1e-5)
     for a, b in zip(fused[1], composed[1]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+
+
+def test_a_free_buffer_too_small_is_replaced_not_added():
+    workspace.release()
+    small = workspace.reusable("test.g", (10,), np.float32)
+    del small
+    large = workspace.reusable("test.g", (1000,), np.float32)
+    assert large.shape == (1000,) and workspace.held_bytes() == 4000
+    workspace.release()
