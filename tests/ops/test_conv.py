@@ -9,6 +9,7 @@ import deepgrad as dg
 from deepgrad.autograd import gradcheck
 from deepgrad.nn import functional_conv as F
 from deepgrad.ops import conv as conv_ops
+from graph_checks import check_in_place_change_is_caught, check_two_graphs_stay_exact
 
 # (N, C, H, W, C_out, kernel, stride, padding, dilation, bias)
 CONV_CASES = [
@@ -320,38 +321,18 @@ def test_scratch_buffers_are_reused_per_name_and_per_thread():
     assert workspace.held_bytes() == 0
 
 
+def _separate(x, w):
+    return F.max_pool2d(F.conv2d(x, w), 2)
+
+
 def test_two_graphs_alive_at_once_get_their_own_gradients(column_order):
-    # the workspace holds only per-call temporaries: two forward passes before one backward
-    # (gradient accumulation) and a retained graph differentiated twice stay exact
-    rng = np.random.default_rng(7)
-    w = dg.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
-    xa, xb = (dg.tensor(rng.standard_normal((2, 2, 8, 8)), requires_grad=True)
-              for _ in range(2))
-    la = F.max_pool2d(F.conv2d(xa, w), 2).sum()
-    lb = (F.max_pool2d(F.conv2d(xb, w), 2) ** 2).sum()
-    (la + lb).backward(retain_graph=True)
-    first = w.grad.data.copy(), xa.grad.data.copy(), xb.grad.data.copy()
-    w.grad = xa.grad = xb.grad = None
-    lb.backward(retain_graph=True)
-    la.backward()
-    np.testing.assert_allclose(w.grad.data, first[0], rtol=1e-12)
-    np.testing.assert_array_equal(xa.grad.data, first[1])
-    np.testing.assert_array_equal(xb.grad.data, first[2])
-    assert gradcheck(lambda a, b, k: (F.max_pool2d(F.conv2d(a, k), 2).sum()
-                                      + (F.max_pool2d(F.conv2d(b, k), 2) ** 2).sum()),
-                     [xa.detach().requires_grad_(), xb.detach().requires_grad_(),
-                      w.detach().requires_grad_()])
+    # the workspace holds only per-call temporaries
+    check_two_graphs_stay_exact(_separate)
 
 
 def test_changing_the_conv_input_in_place_before_backward_is_caught():
-    # backward rebuilds the column matrix from the saved input, so the input is version-checked
-    rng = np.random.default_rng(8)
-    x = dg.tensor(rng.standard_normal((1, 1, 5, 5)))
-    w = dg.tensor(rng.standard_normal((1, 1, 3, 3)), requires_grad=True)
-    y = F.conv2d(x, w)
-    x.add_(1.0)
-    with pytest.raises(RuntimeError, match="modified in place"):
-        y.sum().backward()
+    # backward rebuilds the column matrix from the saved input
+    check_in_place_change_is_caught(_separate)
 
 
 def test_max_pool_window_of_minus_infinity_next_to_padding_matches_torch():
