@@ -141,8 +141,10 @@ class Function:
         for array in ctx.saved:
             if not isinstance(array, np.ndarray):
                 continue
+            base = array.base
             for x in inputs:
-                if array is x.data or array.base is x.data:
+                data = x.data
+                if array is data or base is data:
                     watched.append((x, x._version))
             if array is out:
                 watched.append((None, 0))
@@ -201,8 +203,8 @@ def _apply_hooks(hooks, grad):
 def _accumulate_leaf(leaf, grad):
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
-    if grad.dtype != leaf.data.dtype:
-        grad = grad.astype(leaf.data.dtype)
+        if grad.dtype != leaf.data.dtype:  # a hook may return another dtype
+            grad = grad.astype(leaf.data.dtype)
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(grad)
     else:
@@ -290,7 +292,8 @@ def _as_grad_array(tensor, gradient, where):
                 f"pass gradient= an array of shape {tensor.shape} (the vector v of the "
                 "vector-Jacobian product), or reduce the output to a scalar first, e.g. "
                 "y.sum().backward()")
-        return np.ones(tensor.data.shape, dtype=tensor.data.dtype)
+        data = tensor.data
+        return np.array(1, dtype=data.dtype).reshape(data.shape)  # C calls, unlike np.ones
     array = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if array.shape != tensor.shape:
         raise ValueError(f"{where}: gradient has shape {array.shape} but the output has shape "

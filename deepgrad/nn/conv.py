@@ -71,7 +71,8 @@ class Conv2d(Module):
         unless a hook watches either module."""
         return (type(self) is Conv2d and type(following) is MaxPool2d
                 and following.stride == following.kernel_size and following.padding == (0, 0)
-                and not (self._hooked() or following._hooked()))
+                and not (self._forward_hooks or self._forward_pre_hooks
+                         or following._forward_hooks or following._forward_pre_hooks))
 
     def _fused_forward(self, following, x):
         pool = following.kernel_size

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from deepgrad import ops
 from deepgrad.nn import functional as F
 from deepgrad.nn import init
 from deepgrad.nn.activation import ReLU
 from deepgrad.nn.module import Module, Parameter
+from deepgrad.tensor import Tensor
 from deepgrad.random import get_generator
 
 
@@ -40,23 +43,31 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator=rng)
 
     def forward(self, x):
-        self._check_input(x)
-        return F.linear(x, self.weight, self.bias)
+        weight, bias = self._weight_and_bias(x)
+        return F.linear(x, weight, bias)
 
-    def _check_input(self, x):
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+    def _weight_and_bias(self, x):
+        """The parameters, after checking the input's last dimension. Read from the parameter
+        table itself: this runs for every batch, and `self.weight` would go through
+        Module.__getattr__, the slow path of Python's attribute lookup."""
+        shape = x.data.shape if isinstance(x, Tensor) else np.shape(x)
+        if not shape or shape[-1] != self.in_features:
             raise ValueError(f"{self._describe()}: expected input whose last dimension is "
-                             f"{self.in_features}, got shape {tuple(x.shape)}")
+                             f"{self.in_features}, got shape {tuple(shape)}")
+        parameters = self._parameters
+        weight = parameters["weight"] if "weight" in parameters else self.weight
+        return weight, parameters["bias"] if "bias" in parameters else self.bias
 
     def _fuses_with(self, following) -> bool:
         """A ReLU right after this layer runs fused with it (ops.linear_relu: the same numbers,
         one graph node, one array less) unless a hook watches either module."""
         return (type(self) is Linear and type(following) is ReLU
-                and not (self._hooked() or following._hooked()))
+                and not (self._forward_hooks or self._forward_pre_hooks
+                         or following._forward_hooks or following._forward_pre_hooks))
 
     def _fused_forward(self, following, x):
-        self._check_input(x)
-        return ops.linear_relu(x, self.weight, self.bias)
+        weight, bias = self._weight_and_bias(x)
+        return ops.linear_relu(x, weight, bias)
 
     def _describe(self):
         return f"Linear(in_features={self.in_features}, out_features={self.out_features})"

@@ -111,9 +111,6 @@ class Module:
         hooks never fuse."""
         return False
 
-    def _hooked(self) -> bool:
-        return bool(self._forward_hooks or self._forward_pre_hooks)
-
     def register_forward_hook(self, hook) -> RemovableHandle:
         """hook(module, inputs, output) runs after forward; a returned value replaces output."""
         self._forward_hooks.append(hook)
