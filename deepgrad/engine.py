@@ -274,6 +274,8 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                 if id(x) in captured:
                     previous = captured[id(x)]
                     captured[id(x)] = g if previous is None else previous + g
+            elif x.grad is None and not x._hooks:
+                x.grad = Tensor._wrap(g)  # the common case of _accumulate_leaf, inline
             else:
                 _accumulate_leaf(x, g)
         if not retain_graph:

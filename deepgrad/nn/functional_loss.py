@@ -179,10 +179,10 @@ def _index_targets(input, target, op, weight, label_smoothing, ignore_index):
 def _plain_labels(input, target, weight, label_smoothing, ignore_index):
     """True for the common case the fast primitive handles: (N, C) logits, labels (N,) all in
     0..C-1 (none equal to ignore_index), no weights, no smoothing."""
-    if weight is not None or label_smoothing or input.ndim != 2 or target.dtype.kind not in "iu" \
-            or target.shape != input.shape[:1] or target.shape[0] == 0:
+    x, labels = input.data, target.data
+    if weight is not None or label_smoothing or x.ndim != 2 or labels.dtype.kind not in "iu" \
+            or labels.shape != x.shape[:1] or labels.shape[0] == 0:
         return False
-    labels = target.data
     low, high = labels.min(), labels.max()
     return 0 <= low and high < input.shape[1] and not low <= ignore_index <= high
 

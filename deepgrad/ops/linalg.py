@@ -77,6 +77,8 @@ def _column_sums(g2):
         return g2.sum(axis=0)
     ones = _ONES.get((rows, g2.dtype))
     if ones is None:
+        if len(_ONES) > 64:  # bounded: batch sizes of a long session
+            _ONES.clear()
         ones = _ONES[rows, g2.dtype] = np.ones(rows, dtype=g2.dtype)
         ones.flags.writeable = False
     return ones @ g2

@@ -72,6 +72,21 @@ class SoftmaxCrossEntropy(Function):
         return _reduce_loss(loss_dot, ctx.reduction, ctx.denominator)
 
 
+_ROW_STARTS = {}  # (rows, columns) -> read-only arange(0, rows * columns, columns)
+
+
+def _row_starts(rows, columns):
+    """Offsets of the rows of a C-ordered (rows, columns) array when flattened (cached: the
+    same batch shape comes back every step)."""
+    starts = _ROW_STARTS.get((rows, columns))
+    if starts is None:
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        starts = _ROW_STARTS[rows, columns] = np.arange(0, rows * columns, columns)
+        starts.flags.writeable = False
+    return starts
+
+
 class SoftmaxCrossEntropyLabels(Function):
     """The common case of SoftmaxCrossEntropy: x (N, C) logits, integer labels y (N,) all in
     0..C-1, no class weights or smoothing. l_n = lse(x_n) - x_n[y_n], then reduced;
@@ -86,7 +101,7 @@ class SoftmaxCrossEntropyLabels(Function):
     def forward(ctx, x, labels, reduction, denominator):
         ctx.reduction, ctx.denominator = reduction, denominator
         # position of each label in the flattened (N, C) array: one 1-D take/put per pass
-        ctx.picks = np.arange(0, labels.size * x.shape[1], x.shape[1]) + labels
+        ctx.picks = _row_starts(labels.size, x.shape[1]) + labels
         z, e, total = shifted_exp(x, 1)
         loss = np.log(total[:, 0])
         loss -= z.take(ctx.picks)
