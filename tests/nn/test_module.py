@@ -183,6 +183,20 @@ def _mlp(seed=0):
                          nn.ReLU(), nn.Linear(4, 3, generator=gen))
 
 
+def test_linear_uses_a_weight_reassigned_as_a_plain_tensor():
+    # weight tying assigns a tensor that is not a Parameter of this layer: the layer must
+    # read it (it is not in the parameter table), fused or not
+    layer = nn.Linear(3, 2, bias=False)
+    tied = dg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    layer.weight = tied
+    x = dg.tensor(np.ones((4, 3)))
+    np.testing.assert_array_equal(layer(x).data, np.full((4, 2), [3.0, 12.0]))
+    fused = nn.Sequential(layer, nn.ReLU())(x)
+    assert type(fused.grad_fn).__name__ == "LinearReLU"
+    np.testing.assert_array_equal(fused.data, np.full((4, 2), [3.0, 12.0]))
+    assert layer.bias is None and list(layer.parameters()) == []
+
+
 def _unfused_loss(model, x):
     """The same network written as separate Linear and ReLU primitives."""
     h = x
