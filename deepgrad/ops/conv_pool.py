@@ -113,14 +113,15 @@ class Conv2dMaxPool2d(Function):
         ctx.channels_last = last = w2.shape[1] >= CHANNELS_LAST_FROM_ROWS
         # kept for the weight gradient (rebuilding it in backward costs a second copy)
         cols = _pooled_im2col(x, geo, pool, "convpool.cols")
+        dtype = np.result_type(cols, w2)  # as w2 @ cols would give
         if last:
             y2 = np.matmul(cols.T, w2.T, out=workspace.scratch(
-                "convpool.y", (cols.shape[1], o), x.dtype))
+                "convpool.y", (cols.shape[1], o), dtype))
             slabs = y2.reshape(k, -1, o)
             p, ctx.winners = max_and_winners([slabs[i] for i in range(k)])
         else:
             y2 = np.matmul(w2, cols, out=workspace.scratch(
-                "convpool.y", (o, cols.shape[1]), x.dtype))
+                "convpool.y", (o, cols.shape[1]), dtype))
             slabs = y2.reshape(o, k, -1)
             p, ctx.winners = max_and_winners([slabs[:, i] for i in range(k)])
         if bias is not None:

@@ -264,3 +264,15 @@ def test_a_free_buffer_too_small_is_replaced_not_added():
     large = workspace.reusable("test.g", (1000,), np.float32)
     assert large.shape == (1000,) and workspace.held_bytes() == 4000
     workspace.release()
+
+
+@pytest.mark.parametrize("x_dtype,w_dtype", [(np.float32, np.float64), (np.float64, np.float32),
+                                             (np.float32, np.float32)])
+def test_output_dtype_is_that_of_the_separate_primitives(x_dtype, w_dtype, layout):
+    x, weight, b = _inputs(CASES[0], np.float64, seed=2)
+    x, weight = x.astype(x_dtype), weight.astype(w_dtype)
+    fused = F.conv2d_max_pool2d(dg.tensor(x), dg.tensor(weight), dg.tensor(b.astype(w_dtype)))
+    composed = F.max_pool2d(F.conv2d(dg.tensor(x), dg.tensor(weight),
+                                     dg.tensor(b.astype(w_dtype))), 2)
+    assert fused.dtype == composed.dtype
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-5, atol=1e-5)
