@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.engine import Function
+from deepgrad.ops import workspace
 
 
 def _swap(a):
@@ -67,21 +68,12 @@ class MatMul(Function):
 _GEMV_MAX_ROWS = 4096
 
 
-_ONES = {}  # (rows, dtype) -> a read-only vector of ones for the GEMV below
-
-
 def _column_sums(g2):
     """sum of g2 over axis 0."""
-    rows = g2.shape[0]
+    rows, dtype = g2.shape[0], g2.dtype
     if rows > _GEMV_MAX_ROWS:
         return g2.sum(axis=0)
-    ones = _ONES.get((rows, g2.dtype))
-    if ones is None:
-        if len(_ONES) > 64:  # bounded: batch sizes of a long session
-            _ONES.clear()
-        ones = _ONES[rows, g2.dtype] = np.ones(rows, dtype=g2.dtype)
-        ones.flags.writeable = False
-    return ones @ g2
+    return workspace.constant(("ones", rows, dtype), lambda: np.ones(rows, dtype=dtype)) @ g2
 
 
 def _affine(x, weight, bias):

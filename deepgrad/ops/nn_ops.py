@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from deepgrad.engine import Function
+from deepgrad.ops import workspace
 from deepgrad.ops.activation import shifted_exp
 
 _LOG_FLOOR = -100.0  # PyTorch clamps log(x) and log(1 - x) of binary_cross_entropy at -100
@@ -72,21 +73,6 @@ class SoftmaxCrossEntropy(Function):
         return _reduce_loss(loss_dot, ctx.reduction, ctx.denominator)
 
 
-_ROW_STARTS = {}  # (rows, columns) -> read-only arange(0, rows * columns, columns)
-
-
-def _row_starts(rows, columns):
-    """Offsets of the rows of a C-ordered (rows, columns) array when flattened (cached: the
-    same batch shape comes back every step)."""
-    starts = _ROW_STARTS.get((rows, columns))
-    if starts is None:
-        if len(_ROW_STARTS) > 64:
-            _ROW_STARTS.clear()
-        starts = _ROW_STARTS[rows, columns] = np.arange(0, rows * columns, columns)
-        starts.flags.writeable = False
-    return starts
-
-
 class SoftmaxCrossEntropyLabels(Function):
     """The common case of SoftmaxCrossEntropy: x (N, C) logits, integer labels y (N,) all in
     0..C-1, no class weights or smoothing. l_n = lse(x_n) - x_n[y_n], then reduced;
@@ -101,7 +87,9 @@ class SoftmaxCrossEntropyLabels(Function):
     def forward(ctx, x, labels, reduction, denominator):
         ctx.reduction, ctx.denominator = reduction, denominator
         # position of each label in the flattened (N, C) array: one 1-D take/put per pass
-        ctx.picks = _row_starts(labels.size, x.shape[1]) + labels
+        n, c = labels.size, x.shape[1]
+        ctx.picks = workspace.constant(("row starts", n, c),
+                                       lambda: np.arange(0, n * c, c)) + labels
         z, e, total = shifted_exp(x, 1)
         loss = np.log(total[:, 0])
         loss -= z.take(ctx.picks)

@@ -18,6 +18,9 @@ pooling) comes from `reusable(name, shape, dtype)` instead: a buffer that is han
 only once no array refers to it any more, so the next step reuses warm memory while a retained
 graph keeps its own.
 
+Small read-only arrays that depend only on a shape and come back every step (a vector of
+ones, row offsets) are made once by `constant(key, make)`.
+
 `release()` frees the buffers of the calling thread (they are re-created on demand).
 """
 
@@ -42,7 +45,7 @@ def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     raw = buffers.get(name)
     if raw is None or raw.size < nbytes:
         raw = buffers[name] = np.empty(nbytes, dtype=np.uint8)
-    return raw[:nbytes].view(dtype).reshape(shape)
+    return _view(raw, nbytes, dtype, shape)
 
 
 def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
@@ -62,13 +65,18 @@ def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
         # referenced only by the pool list and this call: no view of it is alive
         if sys.getrefcount(raw) <= _FREE_REFCOUNT:
             if raw.size >= nbytes:
-                return raw[:nbytes].view(dtype).reshape(shape)
+                return _view(raw, nbytes, dtype, shape)
             free = i if free is None else free
     raw = np.empty(nbytes, dtype=np.uint8)
     if free is not None:
         pool[free] = raw  # grow a free buffer that was too small
     elif len(pool) < _MAX_POOLED:
         pool.append(raw)
+    return _view(raw, nbytes, dtype, shape)
+
+
+def _view(raw, nbytes, dtype, shape):
+    """The first nbytes of the byte buffer raw as a C-contiguous array of dtype and shape."""
     return raw[:nbytes].view(dtype).reshape(shape)
 
 
@@ -76,6 +84,21 @@ def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
 # getrefcount's argument
 _FREE_REFCOUNT = 3
 _MAX_POOLED = 4
+
+
+_CONSTANTS = {}  # key -> read-only array, shared by all threads
+
+
+def constant(key, make) -> np.ndarray:
+    """make(), made once per key and kept read-only (the cache is bounded: when it holds more
+    than 128 arrays, e.g. after many batch sizes, it starts afresh)."""
+    array = _CONSTANTS.get(key)
+    if array is None:
+        if len(_CONSTANTS) >= 128:
+            _CONSTANTS.clear()
+        array = _CONSTANTS[key] = make()
+        array.flags.writeable = False
+    return array
 
 
 def release() -> None:

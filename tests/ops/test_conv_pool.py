@@ -276,3 +276,20 @@ def test_output_dtype_is_that_of_the_separate_primitives(x_dtype, w_dtype, layou
                                      dg.tensor(b.astype(w_dtype))), 2)
     assert fused.dtype == composed.dtype
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-5, atol=1e-5)
+
+
+def test_constants_are_made_once_read_only_and_bounded():
+    made = []
+
+    def make():
+        made.append(1)
+        return np.ones(3)
+
+    a = workspace.constant(("test", 3), make)
+    b = workspace.constant(("test", 3), make)
+    assert a is b and len(made) == 1 and not a.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 2.0
+    for i in range(200):  # many keys: the cache starts afresh instead of growing
+        workspace.constant(("test", "many", i), lambda: np.zeros(1))
+    assert len(workspace._CONSTANTS) <= 128
