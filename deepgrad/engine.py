@@ -15,6 +15,8 @@ Conventions every Function follows:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import weakref
 
 import numpy as np
@@ -47,6 +49,11 @@ class _HookList(list):
     """A list that can be weakly referenced by RemovableHandle."""
 
 
+# Every recorded node takes the next number. A node is always newer than the nodes that made
+# its inputs, so handling the newest pending node first is a topological order (backward).
+_sequence = itertools.count()
+
+
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum `grad` over the axes NumPy broadcasting added or stretched, giving `shape`."""
     if grad.shape == shape:
@@ -67,7 +74,7 @@ class Function:
     symbol: str | None = None
     # per-node state; class-level defaults keep Function.apply short on the hot path
     saved = ()
-    watched = ()
+    versions = None  # the input versions at forward, when backward reads saved arrays
     out_hooks = None
     out_ref = None
     retain = False
@@ -117,10 +124,12 @@ class Function:
         if True in needs:
             result.requires_grad = True
             result._node = ctx
+            ctx.sequence = next(_sequence)
             ctx.inputs = inputs
             ctx.needs_input_grad = needs
-            if ctx.saved:
-                ctx._watch(inputs, out, result)
+            if ctx.saved:  # backward will read arrays: catch in-place changes to them
+                ctx.versions = [x._version for x in inputs]
+                ctx.out_ref = weakref.ref(result)
         else:
             result.requires_grad = False
             result._node = None
@@ -134,62 +143,30 @@ class Function:
             _state.tracer.record(ctx, inputs, result, options)
         return result
 
-    def _watch(ctx, inputs, out, result):
-        # Remember the versions of the tensors whose arrays backward will read, so that an
-        # in-place change between forward and backward is caught instead of corrupting grads.
-        watched = []
-        for array in ctx.saved:
-            if not isinstance(array, np.ndarray):
-                continue
-            base = array.base
-            for x in inputs:
-                data = x.data
-                if array is data or base is data:
-                    watched.append((x, x._version))
-            if array is out:
-                watched.append((None, 0))
-                ctx.out_ref = weakref.ref(result)
-        ctx.watched = watched
-
     def _check_versions(ctx, out_tensor):
-        for tensor, version in ctx.watched:
-            if tensor is None:
-                tensor = out_tensor
-                if tensor is None:
-                    continue
-            if tensor._version != version:
+        """Raise if a tensor whose array backward reads was changed in place since forward.
+
+        Forward only notes the input versions (cheap, once per node); which saved array belongs
+        to which tensor is worked out here, and only when a version has changed."""
+        versions = ctx.versions
+        inputs = ctx.inputs
+        changed = [(x, v) for x, v in zip(inputs, versions) if x._version != v]
+        if out_tensor is not None and out_tensor._version != 0:
+            changed.append((out_tensor, 0))
+        if not changed:
+            return
+        saved = [a for a in ctx.saved if isinstance(a, np.ndarray)]
+        for tensor, version in changed:
+            data = tensor.data
+            if any(a is data or a.base is data for a in saved):
                 raise RuntimeError(
-                    f"{type(ctx).__name__}: a tensor of shape {tensor.shape} that backward needs "
-                    f"was modified in place after it was used (version {version} -> "
-                    f"{tensor._version}); compute the gradient before changing it, or work on "
-                    "a copy (.detach() then modify)")
+                    f"{type(ctx).__name__}: a tensor of shape {tensor.shape} that backward "
+                    f"needs was modified in place after it was used (version {version} -> "
+                    f"{tensor._version}); compute the gradient before changing it, or work "
+                    "on a copy (.detach() then modify)")
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
-
-
-def _toposort(root_nodes):
-    """Nodes reachable from root_nodes, consumers before producers (iterative DFS: a reversed
-    post-order, so a chain of any length needs no recursion)."""
-    order, seen = [], set()
-    for root in root_nodes:
-        if root in seen:  # already reached from an earlier root
-            continue
-        seen.add(root)
-        stack = [(root, iter(root.inputs))]
-        while stack:
-            node, children = stack[-1]
-            for child in children:
-                child_node = child._node
-                if child_node is not None and child_node not in seen:
-                    seen.add(child_node)
-                    stack.append((child_node, iter(child_node.inputs)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
 
 
 def _apply_hooks(hooks, grad):
@@ -222,7 +199,10 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
         captured = {id(t): None for t in inputs}
         # a captured non-leaf is found through its node
         captured_nodes = {t._node: t for t in inputs if t._node is not None}
-    pending = {}
+    # node -> the sum of the gradients its output received so far; `newest` holds the nodes
+    # with a gradient as (-sequence, node), so it pops them newest first (consumers before
+    # producers) without a graph traversal beforehand, and a chain of any length is a loop
+    pending, newest = {}, []
     for root, grad in zip(roots, grads):
         if root._node is None:
             if captured is not None:
@@ -232,22 +212,21 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                 _accumulate_leaf(root, grad)
             continue
         node = root._node
-        pending[node] = pending[node] + grad if node in pending else grad
-    nodes = []
-    for root in roots:
-        if root._node is not None and root._node not in nodes:
-            nodes.append(root._node)
-    for node in _toposort(nodes):
-        grad = pending.pop(node, None)
-        if grad is None:
-            continue
+        if node in pending:
+            pending[node] = pending[node] + grad
+        else:
+            pending[node] = grad
+            heapq.heappush(newest, (-node.sequence, node))
+    while newest:
+        node = heapq.heappop(newest)[1]
+        grad = pending.pop(node)
         if node.freed:
             raise RuntimeError(
                 f"backward: the graph through {type(node).__name__} was already freed by an "
                 "earlier backward(); pass retain_graph=True to the first backward() if you need "
                 "to differentiate the same graph twice")
         out_tensor = node.out_ref() if node.out_ref is not None else None
-        if node.watched:
+        if node.versions is not None:
             node._check_versions(out_tensor)
         if node.out_hooks:
             grad = _apply_hooks(node.out_hooks, grad)
@@ -269,7 +248,11 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                 g = g.astype(data.dtype)
             producer = x._node
             if producer is not None:
-                pending[producer] = pending[producer] + g if producer in pending else g
+                if producer in pending:
+                    pending[producer] = pending[producer] + g
+                else:
+                    pending[producer] = g
+                    heapq.heappush(newest, (-producer.sequence, producer))
             elif captured is not None:
                 if id(x) in captured:
                     previous = captured[id(x)]

@@ -183,8 +183,15 @@ def _plain_labels(input, target, weight, label_smoothing, ignore_index):
     if weight is not None or label_smoothing or x.ndim != 2 or labels.dtype.kind not in "iu" \
             or labels.shape != x.shape[:1] or labels.shape[0] == 0:
         return False
-    low, high = labels.min(), labels.max()
-    return 0 <= low and high < input.shape[1] and not low <= ignore_index <= high
+    classes = x.shape[1]
+    if labels.dtype.kind == "i":  # seen as unsigned, a negative label is a huge one: one pass
+        labels = labels.view(_UNSIGNED[labels.itemsize])
+    if not labels.max() < classes:
+        return False
+    return not 0 <= ignore_index < classes or not (target.data == ignore_index).any()
+
+
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",

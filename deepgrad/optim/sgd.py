@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from deepgrad.ops import blas
 from deepgrad.optim.optimizer import Optimizer, check_non_negative, required
 
 
@@ -68,4 +69,4 @@ class SGD(Optimizer):
                 dampening = group["dampening"]
                 buf += grad if dampening == 0 else (1 - dampening) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
-        param -= lr * grad
+        blas.axpy(-lr, grad, param)  # param -= lr * grad, in one pass over the arrays
