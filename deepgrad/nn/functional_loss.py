@@ -207,14 +207,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     op = "cross_entropy"
     check_reduction(reduction, op)
+    # the common case (a batch of float logits and integer labels) first, with the fewest steps
+    if type(input) is Tensor and type(target) is Tensor and input.data.dtype.kind == "f" \
+            and _plain_labels(input, target, weight, label_smoothing, ignore_index):
+        labels = target.data
+        return nn_ops.SoftmaxCrossEntropyLabels.apply(
+            input, labels=labels, reduction=reduction, denominator=float(labels.shape[0]))
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     input, target, unbatched = _class_layout(input, target, op)
     num_classes = input.shape[1]
-    if _plain_labels(input, target, weight, label_smoothing, ignore_index):
-        loss = nn_ops.SoftmaxCrossEntropyLabels.apply(
-            input, labels=target.data, reduction=reduction, denominator=float(len(target.data)))
-        return ops.reshape(loss, ()) if unbatched and reduction == "none" else loss
     if target.dtype.kind in "iu":
         dense, denominator = _index_targets(input, target, op, weight, label_smoothing,
                                             ignore_index)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad.ops import blas
 from deepgrad.optim.optimizer import Optimizer, check_in_range, check_non_negative
 
 
@@ -54,7 +55,7 @@ class Adagrad(Optimizer):
             grad = grad + group["weight_decay"] * param
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += grad * grad
-        param -= clr * (grad / (np.sqrt(state["sum"]) + group["eps"]))
+        blas.axpy(-clr, grad / (np.sqrt(state["sum"]) + group["eps"]), param)
 
 
 class RMSprop(Optimizer):
@@ -105,9 +106,9 @@ class RMSprop(Optimizer):
             buf = state.setdefault("momentum_buffer", _zeros(param))
             buf *= group["momentum"]
             buf += grad / denom
-            param -= group["lr"] * buf
+            blas.axpy(-group["lr"], buf, param)
         else:
-            param -= group["lr"] * (grad / denom)
+            blas.axpy(-group["lr"], grad / denom, param)
 
 
 class Adadelta(Optimizer):
@@ -149,7 +150,7 @@ class Adadelta(Optimizer):
         delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
         acc_delta *= rho
         acc_delta += (1 - rho) * (delta * delta)
-        param -= group["lr"] * delta
+        blas.axpy(-group["lr"], delta, param)
 
 
 class Adam(Optimizer):
@@ -211,7 +212,7 @@ class Adam(Optimizer):
             second = exp_avg_sq
         step_size = lr / (1 - beta1**step)
         denom = np.sqrt(second) / (1 - beta2**step) ** 0.5 + group["eps"]
-        param -= step_size * (exp_avg / denom)
+        blas.axpy(-step_size, exp_avg / denom, param)
 
 
 class AdamW(Adam):

@@ -8,6 +8,7 @@ import pytest
 
 import deepgrad
 from deepgrad import optim
+from deepgrad.ops import blas
 from deepgrad.optim import lr_scheduler
 
 torch = pytest.importorskip("torch")
@@ -82,8 +83,22 @@ CASES = [
 ]
 
 
+@pytest.fixture(params=["blas", "numpy"])
+def update_kernel(request, monkeypatch):
+    """Run a test with the parameter updates done by the BLAS axpy kernel for every size, then
+    with NumPy alone (deepgrad.ops.blas; the shared problem's parameters are small)."""
+    if request.param == "blas":
+        if not blas.source().startswith(("cblas", "scipy_cblas")):
+            pytest.skip(f"no BLAS axpy in this process: {blas.source()}")
+        monkeypatch.setattr(blas, "MIN_SIZE", 0)
+    else:
+        blas.source()
+        monkeypatch.setattr(blas, "_kernels", {})
+    return request.param
+
+
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
-def test_trajectory_matches_torch_float64(name, kwargs):
+def test_trajectory_matches_torch_float64(name, kwargs, update_kernel):
     params, tparams = dg_params(), torch_params()
     ours = dg_run(getattr(optim, name)(params, **kwargs), params, 50)
     theirs = torch_run(getattr(torch.optim, name)(tparams, **kwargs), tparams, 50)
@@ -97,7 +112,7 @@ def test_trajectory_matches_torch_float64(name, kwargs):
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.05, momentum=0.9)),
                                          ("Adam", dict(lr=0.01)),
                                          ("RMSprop", dict(lr=0.01, centered=True))])
-def test_float32_parameters_keep_float32_slots(name, kwargs):
+def test_float32_parameters_keep_float32_slots(name, kwargs, update_kernel):
     params, tparams = dg_params(np.float32), torch_params(torch.float32)
     opt = getattr(optim, name)(params, **kwargs)
     ours = dg_run(opt, params, 20)
