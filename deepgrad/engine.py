@@ -147,14 +147,16 @@ class Function:
         """Raise if a tensor whose array backward reads was changed in place since forward.
 
         Forward only notes the input versions (cheap, once per node); which saved array belongs
-        to which tensor is worked out here, and only when a version has changed."""
-        versions = ctx.versions
-        inputs = ctx.inputs
-        changed = [(x, v) for x, v in zip(inputs, versions) if x._version != v]
+        to which tensor is worked out only when a version has changed."""
+        for x, version in zip(ctx.inputs, ctx.versions):
+            if x._version != version:
+                break
+        else:
+            if out_tensor is None or out_tensor._version == 0:
+                return  # the common case: nothing changed
+        changed = [(x, v) for x, v in zip(ctx.inputs, ctx.versions) if x._version != v]
         if out_tensor is not None and out_tensor._version != 0:
             changed.append((out_tensor, 0))
-        if not changed:
-            return
         saved = [a for a in ctx.saved if isinstance(a, np.ndarray)]
         for tensor, version in changed:
             data = tensor.data

@@ -427,3 +427,61 @@ def test_gradcheck_perturbs_inputs_of_any_memory_layout():
     for data in (x, rng.standard_normal((4, 3)).T):
         assert dg.autograd.gradcheck(lambda a: (a * a).sum(axis=0),
                                      [dg.tensor(data, requires_grad=True)])
+
+
+def test_backward_runs_each_rule_once_after_all_uses_are_summed():
+    """Nodes are taken newest first: `a` is used by two later nodes created in between other
+    work, and its rule must run once, with both contributions summed."""
+    calls = []
+
+    class Double(Function):
+        def forward(ctx, x):
+            return 2 * x
+
+        def backward(ctx, grad_out):
+            calls.append(grad_out.copy())
+            return 2 * grad_out
+
+    x = dg.tensor([0.5, -1.0], dtype="float64", requires_grad=True)
+    a = Double.apply(x)         # a = 2x
+    b = x * 3                   # created after a, unrelated to it
+    c = b * a                   # uses a
+    d = a.exp()                 # uses a again
+    (c + d).sum().backward()
+    assert len(calls) == 1
+    x0 = np.array([0.5, -1.0])
+    np.testing.assert_allclose(calls[0], 3 * x0 + np.exp(2 * x0))  # dL/da = b + e^a
+    np.testing.assert_allclose(x.grad.numpy(), 12 * x0 + 2 * np.exp(2 * x0), rtol=1e-12)
+
+
+def test_inplace_change_of_saved_output_is_detected():
+    x = dg.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()  # backward reads its output
+    with dg.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="Exp: a tensor of shape \\(2,\\) that backward needs "
+                                           "was modified in place after it was used "
+                                           "\\(version 0 -> 1\\)"):
+        y.sum().backward()
+
+
+def test_inplace_change_of_an_input_whose_view_was_saved_is_detected():
+    class SumOfSquares(Function):
+        def forward(ctx, x):
+            flat = x.reshape(-1)  # a view of the input, not the input array itself
+            ctx.save(flat)
+            return (flat * flat).sum()
+
+        def backward(ctx, grad_out):
+            (flat,) = ctx.saved
+            return (2 * grad_out * flat).reshape(2, 2)
+
+    w = dg.tensor(np.ones((2, 2)), requires_grad=True)
+    y = SumOfSquares.apply(w)
+    with dg.no_grad():
+        w.add_(1.0)
+    with pytest.raises(RuntimeError, match="SumOfSquares: .* modified in place"):
+        y.backward()
+    z = SumOfSquares.apply(w)  # no change after this forward: the gradient is 2w
+    z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), 4 * np.ones((2, 2)))
