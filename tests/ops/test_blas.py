@@ -116,3 +116,25 @@ def test_a_kernel_failing_the_self_test_is_not_used(monkeypatch):
 
     assert not blas._passes_self_test({np.dtype(np.float32): wrong})
     assert calls == [203]
+
+
+def test_other_calling_conventions_use_numpy(monkeypatch):
+    monkeypatch.setattr(blas.platform, "machine", lambda: "i686")
+    monkeypatch.setattr(blas, "_kernels", None)
+    assert blas.source() == "NumPy (calling convention of 'i686' not assumed)"
+    x, y = _operands(blas.MIN_SIZE, np.float32)
+    expected = y.copy()
+    expected += np.float32(-0.5) * x
+    blas.axpy(-0.5, x, y)
+    np.testing.assert_array_equal(y, expected)
+    monkeypatch.undo()
+    blas._look_up()  # leave the process with its real kernel
+
+
+@needs_kernel
+def test_read_only_source_goes_through_the_kernel_too():
+    x, y = _operands(blas.MIN_SIZE + 3, np.float32, seed=4)
+    x.flags.writeable = False
+    y0 = y.copy()
+    blas.axpy(-1.5, x, y)
+    _close_to_numpy(y, y0, -1.5, x)
