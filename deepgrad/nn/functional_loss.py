@@ -176,6 +176,9 @@ def _index_targets(input, target, op, weight, label_smoothing, ignore_index):
                                       label_smoothing, ignore_index)
 
 
+_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
+
+
 def _plain_labels(input, target, weight, label_smoothing, ignore_index):
     """True for the common case the fast primitive handles: (N, C) logits, labels (N,) all in
     0..C-1 (none equal to ignore_index), no weights, no smoothing."""
@@ -189,9 +192,6 @@ def _plain_labels(input, target, weight, label_smoothing, ignore_index):
     if not labels.max() < classes:
         return False
     return not 0 <= ignore_index < classes or not (target.data == ignore_index).any()
-
-
-_UNSIGNED = {n: np.dtype(f"u{n}") for n in (1, 2, 4, 8)}
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",

@@ -88,8 +88,9 @@ class SoftmaxCrossEntropyLabels(Function):
         ctx.reduction, ctx.denominator = reduction, denominator
         # position of each label in the flattened (N, C) array: one 1-D take/put per pass
         n, c = labels.size, x.shape[1]
-        ctx.picks = workspace.constant(("row starts", n, c),
-                                       lambda: np.arange(0, n * c, c)) + labels
+        # (labels as intp: uint64 + int64 would promote to float64, which take refuses)
+        ctx.picks = workspace.constant(("row starts", n, c), lambda: np.arange(0, n * c, c)) \
+            + labels.astype(np.intp, copy=False)
         z, e, total = shifted_exp(x, 1)
         loss = np.log(total[:, 0])
         loss -= z.take(ctx.picks)

@@ -394,6 +394,21 @@ def test_cross_entropy_target_out_of_range():
         F.multi_margin_loss(_x(2, 4), dg.tensor([4, 0]))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "uint64"])
+def test_cross_entropy_labels_of_every_integer_width(dtype):
+    """The range check of the fast path reads signed labels as unsigned (one pass): every width
+    gives the int64 loss, and a label outside 0..C-1 of any width is an error, not a wrong
+    row of the flattened logits."""
+    logits = dg.tensor(np.arange(12, dtype=np.float32).reshape(3, 4) % 5, requires_grad=True)
+    expected = F.cross_entropy(logits, dg.tensor([3, 0, 2])).item()
+    assert F.cross_entropy(logits, dg.tensor([3, 0, 2], dtype=dtype)).item() == expected
+    with pytest.raises(ValueError, match=r"cross_entropy: target 4 is out of range for 4"):
+        F.cross_entropy(logits, dg.tensor([1, 4, 0], dtype=dtype))
+    if dtype.startswith("int"):
+        with pytest.raises(ValueError, match=r"cross_entropy: target -1 is out of range for 4"):
+            F.cross_entropy(logits, dg.tensor([1, -1, 0], dtype=dtype))
+
+
 def test_cross_entropy_target_shapes():
     with pytest.raises(ValueError, match=r"probability target must have the input's shape "
                                          r"\(4, 10\), got \(4,\) \(class-index targets must "
