@@ -1,12 +1,24 @@
 """Checks shared by the convolution tests: buffers reused between calls must never mix up two
 graphs, and an input changed in place before backward must be caught. `conv_pool(x, w)` is a
-convolution followed by 2x2 max pooling (the separate primitives or the fused one)."""
+convolution followed by 2x2 max pooling (the separate primitives or the fused one). Also the
+random inputs of one case of their tables."""
 
 import numpy as np
 import pytest
 
 import deepgrad as dg
 from deepgrad.autograd import gradcheck
+
+
+def conv_inputs(case, dtype, seed=0):
+    """x, weight and bias (or None) for a case (n, c, h, w, out_channels, (kh, kw), stride,
+    padding, dilation, bias, ...) of the convolution tests' tables."""
+    n, c, h, w, o, (kh, kw), _, _, _, bias = case[:10]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    weight = rng.standard_normal((o, c, kh, kw)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype) if bias else None
+    return x, weight, b
 
 
 def check_two_graphs_stay_exact(conv_pool):

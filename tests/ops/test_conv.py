@@ -9,7 +9,8 @@ import deepgrad as dg
 from deepgrad.autograd import gradcheck
 from deepgrad.nn import functional_conv as F
 from deepgrad.ops import conv as conv_ops
-from graph_checks import check_in_place_change_is_caught, check_two_graphs_stay_exact
+from graph_checks import (check_in_place_change_is_caught, check_two_graphs_stay_exact,
+                          conv_inputs)
 
 # (N, C, H, W, C_out, kernel, stride, padding, dilation, bias)
 CONV_CASES = [
@@ -32,18 +33,9 @@ def column_order(request, monkeypatch):
     return request.param
 
 
-def _conv_inputs(case, dtype, seed=0):
-    n, c, h, w, o, (kh, kw), _, _, _, bias = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, c, h, w)).astype(dtype)
-    weight = rng.standard_normal((o, c, kh, kw)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype) if bias else None
-    return x, weight, b
-
-
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_gradcheck_reverse_and_forward(case, column_order):
-    x, weight, b = _conv_inputs(case, np.float64)
+    x, weight, b = conv_inputs(case, np.float64)
     stride, padding, dilation = case[6:9]
     inputs = [x, weight] + ([b] if b is not None else [])
 
@@ -58,7 +50,7 @@ def test_conv2d_gradcheck_reverse_and_forward(case, column_order):
                                                (4, 1, 28, 28, 20, (5, 5), 1, 0, 1, True)])
 def test_conv2d_matches_torch_float32(case, column_order):
     torch = pytest.importorskip("torch")
-    x, weight, b = _conv_inputs(case, np.float32, seed=1)
+    x, weight, b = conv_inputs(case, np.float32, seed=1)
     stride, padding, dilation = case[6:9]
     xt = dg.tensor(x, requires_grad=True)
     wt = dg.tensor(weight, requires_grad=True)
@@ -89,7 +81,7 @@ def test_conv2d_matches_torch_float32(case, column_order):
 
 
 def test_column_orders_give_identical_numbers(monkeypatch):
-    x, weight, b = _conv_inputs((3, 4, 9, 11, 5, (3, 3), 1, 0, 1, True), np.float32)
+    x, weight, b = conv_inputs((3, 4, 9, 11, 5, (3, 3), 1, 0, 1, True), np.float32)
     results = []
     for width in (0, 10**9):
         monkeypatch.setattr(conv_ops, "BATCH_LAST_BELOW_WIDTH", width)
@@ -102,7 +94,7 @@ def test_column_orders_give_identical_numbers(monkeypatch):
 
 
 def test_conv2d_input_gradient_skipped_when_not_needed():
-    x, weight, b = _conv_inputs(CONV_CASES[0], np.float32)
+    x, weight, b = conv_inputs(CONV_CASES[0], np.float32)
     xt = dg.tensor(x)  # e.g. the images fed to the first layer
     wt = dg.tensor(weight, requires_grad=True)
     F.conv2d(xt, wt, b).sum().backward()
@@ -277,7 +269,7 @@ def test_pooling_gradient_takes_the_input_layout_and_gradchecks(layout, fn, kwar
 
 @pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
 def test_conv2d_on_any_input_layout_gradchecks(layout, column_order):
-    x, weight, b = _conv_inputs((2, 3, 6, 5, 2, (3, 2), 1, 1, 1, True), np.float64)
+    x, weight, b = conv_inputs((2, 3, 6, 5, 2, (3, 2), 1, 1, 1, True), np.float64)
     inputs = [dg.tensor(_in_layout(x, layout), requires_grad=True),
               dg.tensor(weight, requires_grad=True), dg.tensor(b, requires_grad=True)]
     assert gradcheck(lambda a, w, c: F.conv2d(a, w, c, padding=1), inputs)

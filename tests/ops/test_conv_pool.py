@@ -11,7 +11,8 @@ from deepgrad.autograd import gradcheck
 from deepgrad.models import LeNet
 from deepgrad.nn import functional_conv as F
 from deepgrad.ops import conv_pool, workspace
-from graph_checks import check_in_place_change_is_caught, check_two_graphs_stay_exact
+from graph_checks import (check_in_place_change_is_caught, check_two_graphs_stay_exact,
+                          conv_inputs)
 
 # (N, C, H, W, C_out, kernel, stride, padding, dilation, bias, pool)
 CASES = [
@@ -32,15 +33,6 @@ def layout(request, monkeypatch):
     return request.param
 
 
-def _inputs(case, dtype, seed=0):
-    n, c, h, w, o, (kh, kw), _, _, _, bias, _ = case
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, c, h, w)).astype(dtype)
-    weight = rng.standard_normal((o, c, kh, kw)).astype(dtype)
-    b = rng.standard_normal(o).astype(dtype) if bias else None
-    return x, weight, b
-
-
 def _fused(case):
     stride, padding, dilation, _, pool = case[6:]
     return lambda x, w, *b: F.conv2d_max_pool2d(x, w, b[0] if b else None, stride, padding,
@@ -59,12 +51,12 @@ def _leaves(arrays):
 
 @pytest.mark.parametrize("case", CASES)
 def test_gradcheck_reverse_and_forward(case, layout):
-    assert gradcheck(_fused(case), _leaves(_inputs(case, np.float64)))
+    assert gradcheck(_fused(case), _leaves(conv_inputs(case, np.float64)))
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_equals_the_composed_primitives(case, layout):
-    arrays = _inputs(case, np.float64, seed=3)
+    arrays = conv_inputs(case, np.float64, seed=3)
     results = []
     for f in (_fused(case), _composed(case)):
         leaves = _leaves(arrays)
@@ -81,7 +73,7 @@ def test_equals_the_composed_primitives(case, layout):
                                           (4, 1, 28, 28, 20, (5, 5), 1, 0, 1, True, (2, 2))])
 def test_matches_torch_float32(case, layout):
     torch = pytest.importorskip("torch")
-    x, weight, b = _inputs(case, np.float32, seed=1)
+    x, weight, b = conv_inputs(case, np.float32, seed=1)
     stride, padding, dilation, _, pool = case[6:]
     leaves = _leaves((x, weight, b))
     y = _fused(case)(*leaves)
@@ -118,7 +110,7 @@ def test_ties_go_to_the_first_maximum_like_torch(layout):
 
 
 def test_nan_propagates_as_in_the_composed_primitives(layout):
-    x, weight, b = _inputs(CASES[0], np.float64, seed=6)
+    x, weight, b = conv_inputs(CASES[0], np.float64, seed=6)
     x[0, 1, 2, 3] = np.nan
     outs = []
     for f in (_fused(CASES[0]), _composed(CASES[0])):
@@ -269,7 +261,7 @@ def test_a_free_buffer_too_small_is_replaced_not_added():
 @pytest.mark.parametrize("x_dtype,w_dtype", [(np.float32, np.float64), (np.float64, np.float32),
                                              (np.float32, np.float32)])
 def test_output_dtype_is_that_of_the_separate_primitives(x_dtype, w_dtype, layout):
-    x, weight, b = _inputs(CASES[0], np.float64, seed=2)
+    x, weight, b = conv_inputs(CASES[0], np.float64, seed=2)
     x, weight = x.astype(x_dtype), weight.astype(w_dtype)
     fused = F.conv2d_max_pool2d(dg.tensor(x), dg.tensor(weight), dg.tensor(b.astype(w_dtype)))
     composed = F.max_pool2d(F.conv2d(dg.tensor(x), dg.tensor(weight),
