@@ -321,8 +321,9 @@ def _tensorboard_available() -> bool:
 
 
 def train_run(config_path, overrides=(), out_dir=None, resume: bool = False,
-              verbose=None, stream=None) -> TrainResult:
-    """Train the run described by `config_path` (or resume it) in its run directory."""
+              verbose=None, stream=None, callbacks=()) -> TrainResult:
+    """Train the run described by `config_path` (or resume it) in its run directory;
+    `callbacks` are added to the config's (before the one that saves the run's state)."""
     from deepgrad.config import build_run, load_config, parse_yaml
     from deepgrad.runner.report import write_report
     from deepgrad.training import CSVLogger, TensorBoard
@@ -353,7 +354,7 @@ def train_run(config_path, overrides=(), out_dir=None, resume: bool = False,
     if session.epoch >= epochs and not session.finished:
         session.finish_interrupted_end()
     elif not done:
-        extra = [CSVLogger(os.path.join(run_dir, METRICS_FILE), append=True)]
+        extra = list(callbacks) + [CSVLogger(os.path.join(run_dir, METRICS_FILE), append=True)]
         if _tensorboard_available():
             extra.append(TensorBoard(os.path.join(run_dir, TB_DIR)))
         else:
