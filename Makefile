@@ -16,7 +16,7 @@ install: $(VENV)/.installed data
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cli,test]' --config-settings editable_mode=compat \
+	$(PY) -m pip install --quiet -e '.[cli,test]' \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 
