@@ -140,6 +140,32 @@ class Report:
         parts.append("</table>")
         return "\n".join(parts)
 
+    def _repr_html_(self):  # notebooks
+        from deepgrad.display import STYLE
+
+        return STYLE + self.to_html().replace("<table>", '<table class="deepgrad">')
+
+    def plot(self, path=None):
+        """Activation std and gradient RMS per recorded layer (log scale), as the doctor
+        measured them: a PNG at `path` (returned), or without a path the matplotlib Figure."""
+        from deepgrad.diagnostics import plots
+
+        plt = plots.pyplot()
+        names = [row["name"] for row in self.layers]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        for ax, key, label in ((axes[0], "std", "activation std"),
+                               (axes[1], "grad_rms", "gradient RMS (dL/da)")):
+            values = np.array([row[key] for row in self.layers], dtype=np.float64)
+            ax.semilogy(range(len(names)), np.where(values > 0, values, np.nan), marker="o")
+            ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+            ax.set_xlabel("recorded layer (forward order)")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+        verdict = "no problem found" if self.ok else f"{len(self.findings)} finding(s)"
+        fig.suptitle(f"deepgrad doctor: {verdict}, loss {self.loss:.4g}", fontsize=10)
+        fig.tight_layout()
+        return plots.save(fig, path)
+
     def to_dict(self) -> dict:
         return {"ok": self.ok, "loss": self.loss, "findings": self.findings,
                 "layers": self.layers, "params": self.params}
