@@ -10,7 +10,6 @@ last checkpoint when that directory is on this machine.
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import shutil
@@ -58,28 +57,26 @@ def objective_value(history: list, metric: str, direction: str, epoch: str) -> f
     return float(max(finite) if direction == "maximize" else min(finite))
 
 
-def train(config: dict, run_dir: str, callbacks=(), resume: bool = False):
-    """The adapter to the run layer: train (or resume) `config` in `run_dir`; returns
-    (history: list of epoch logs, the epoch it resumed after or None)."""
-    from deepgrad.runner import train_run
-    from deepgrad.runner.session import CONFIG_FILE, dump_config
+def train(config: dict, run_dir: str, callbacks=(), resume: bool = False) -> tuple:
+    """Train (or resume) `config` in `run_dir` with extra `callbacks`; returns (history: the
+    epoch logs, the epoch it resumed after or None). The one place a trial meets the run
+    layer (deepgrad.runner.Run)."""
+    from deepgrad.runner import Run
 
-    os.makedirs(run_dir, exist_ok=True)
-    path = os.path.join(run_dir, CONFIG_FILE)
-    if not resume:
-        dump_config(config, path)
-    result = train_run(path, out_dir=run_dir, resume=resume, verbose=0, stream=io.StringIO(),
-                       callbacks=callbacks)
-    return result.history, result.resumed_from
+    run = Run.from_config(config, run_dir=run_dir, resume=resume)
+    run.fit(callbacks=callbacks, verbose=0)
+    return run.history, run.resumed_from
 
 
 def _resume_from(sweep, trial, run_dir: str) -> bool:
     """A retried trial: copy the dead attempt's run directory (when it is on this machine and
     has a checkpoint) so that training resumes where it stopped."""
+    from deepgrad.runner import layout
+
     history = trial.storage.get_trial_system_attrs(trial._trial_id).get("retry_history", [])
     for number in reversed(history):
         source = trial_dir(sweep, number)
-        if os.path.exists(os.path.join(source, "checkpoints", "last.safetensors")):
+        if os.path.exists(layout.last_checkpoint(source)):
             shutil.rmtree(run_dir, ignore_errors=True)
             shutil.copytree(source, run_dir)
             return True

@@ -29,12 +29,18 @@ SPACE = """\
 
 
 
-def deepgrad_process(*args, env_extra=None, **popen):
-    """`python -m deepgrad ARGS` as a new process (Popen, text output)."""
+def deepgrad_process(*args, env_extra=None, kill_after_epoch=None, **popen):
+    """`python -m deepgrad ARGS` as a new process (Popen, text output); with
+    `kill_after_epoch=E` the process SIGKILLs itself after a run's checkpoint of epoch E
+    (the kill is injected by tests/cli/kill_after.py, the library has no switch)."""
     env = dict(os.environ)
     env["MPLBACKEND"] = "Agg"
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
-    return subprocess.Popen([sys.executable, "-m", "deepgrad", *map(str, args)], env=env,
+    command = [sys.executable, "-m", "deepgrad"]
+    if kill_after_epoch is not None:
+        command = [sys.executable, os.path.join(ROOT, "tests", "cli", "kill_after.py"),
+                   str(kill_after_epoch)]
+    return subprocess.Popen(command + [str(a) for a in args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             **popen)

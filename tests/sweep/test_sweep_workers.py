@@ -11,12 +11,10 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback as Retry
 from optuna.trial import TrialState
 
 from sweep_helpers import SPACE, deepgrad_process
-from deepgrad.runner import train_run
-from deepgrad.runner.session import dump_config
+from deepgrad.runner import Run
 from deepgrad.sweep import load_sweep, run_sweep
 from deepgrad.sweep.study import make_storage
 
-KILL = "DEEPGRAD_KILL_AFTER_EPOCH"     # the run layer's test hook: SIGKILL after that epoch
 BODY = ("space:\n" + SPACE + "objective: {metric: val_accuracy}\n"
         "sampler: {type: random, seed: 0}\n"
         "storage: {heartbeat_interval: 1, grace_period: 2}\n")
@@ -49,17 +47,15 @@ def check_exactly_once(trials, planned: int, dead: int):
 
 def retrained_value(sweep, trial) -> float:
     """The trial's config trained in one go, uninterrupted, in a directory of its own."""
-    run_dir = os.path.join(sweep.output_dir, "uninterrupted")
-    config = sweep.trial_config(sweep.space.values(trial.params), output_dir=run_dir)
-    os.makedirs(run_dir)
-    dump_config(config, os.path.join(run_dir, "config.yaml"))
-    result = train_run(os.path.join(run_dir, "config.yaml"), stream=io.StringIO())
-    return result.best["value"]
+    config = sweep.trial_config(sweep.space.values(trial.params))
+    run = Run.from_config(config, run_dir=os.path.join(sweep.output_dir, "uninterrupted"))
+    run.fit(verbose=0, report=False)
+    return run.best["value"]
 
 
 def test_a_killed_sweep_resumes_and_loses_nothing(write_sweep):
     path = write_sweep(BODY + "trials: 3\n")
-    process = deepgrad_process("sweep", path, env_extra={KILL: "2"})
+    process = deepgrad_process("sweep", path, kill_after_epoch=2)
     output, _ = process.communicate(timeout=300)
     assert process.returncode == -signal.SIGKILL, output
     sweep, study = study_of(path)
@@ -104,7 +100,7 @@ def wait_for_running_trial(path, storage, timeout=120.0):
 def test_postgresql_workers_join_one_study_and_survive_a_killed_one(write_sweep,
                                                                      postgres_url):
     path = write_sweep(BODY + "trials: 4\n")
-    killed = deepgrad_process("sweep", path, "--storage", postgres_url, env_extra={KILL: "2"})
+    killed = deepgrad_process("sweep", path, "--storage", postgres_url, kill_after_epoch=2)
     try:
         wait_for_running_trial(path, postgres_url)
         survivor = deepgrad_process("sweep", path, "--storage", postgres_url)
