@@ -28,6 +28,7 @@ from deepgrad.random import default_generator, manual_seed
 
 # the library layers above the core, reachable as deepgrad.nn, deepgrad.optim, deepgrad.data
 from deepgrad import data, nn, optim  # isort: skip
+from deepgrad.io.serialization import load, save  # isort: skip
 
 __version__ = "0.1.0"
 
@@ -62,7 +63,7 @@ def is_floating_point(x) -> "bool":
 __all__ = [
     "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "manual_seed", "default_generator",
-    "device", "cuda", "get_default_dtype", "is_tensor", "numel", "is_floating_point",
+    "device", "cuda", "save", "load", "get_default_dtype", "is_tensor", "numel", "is_floating_point",
     # factories
     "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "logspace", "randn", "rand",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
