@@ -131,14 +131,15 @@ class Sweep:
 
     def fingerprint(self) -> dict:
         """What a study must agree on to be continued or joined (not trials/timeout/storage)."""
-        return {"base config": _plain(self.base_config), "space": self.space.describe(),
+        return {"base config": _plain(self.base_raw), "space": self.space.describe(),
                 "objective": {"metric": self.metric, "direction": self.direction,
                               "epoch": self.epoch},
                 "sampler": self.sampler, "pruner": self.pruner}
 
 
 def _plain(config: dict) -> dict:
-    """The base config without the parts that never change a trial's result."""
+    """The base config as written (with `set` applied) without the parts that never change a
+    trial's result; as written, so that a study survives changes of deepgrad's defaults."""
     out = copy.deepcopy(config)
     out.pop("output_dir", None)
     out.pop("name", None)

@@ -126,9 +126,9 @@ def _figures(sweep, study) -> list:
             continue
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                axes = plot(study)
-            figure = np.asarray(axes).ravel()[0].figure
+                warnings.simplefilter("ignore")      # experimental-API and layout notices
+                figure = np.asarray(plot(study)).ravel()[0].figure
+                figure.tight_layout()
             out.append((title, _png_data_uri(figure), ""))
         except Exception as error:  # a plot Optuna cannot draw for this study: say why
             out.append((title, None, f"{type(error).__name__}: {error}"))
