@@ -15,6 +15,19 @@ from deepgrad import data, nn, optim  # isort: skip
 
 __version__ = "0.1.0"
 
+# the application layer, imported on first use (`deepgrad.fit(model, data)`, `deepgrad.Run`)
+_LAZY = {"fit": "deepgrad.training", "Trainer": "deepgrad.training", "Run": "deepgrad.runner",
+         "registry": "deepgrad.registry"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__.endswith(name) else getattr(module, name)
+    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")
+
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
@@ -25,5 +38,5 @@ __all__ = [
     "is_grad_enabled", "manual_seed", "default_generator", "zeros", "ones", "full", "arange",
     "randn", "rand", "zeros_like", "ones_like", "abs", "cat", "clip", "concatenate", "cos",
     "erf", "exp", "log", "matmul", "maximum", "minimum", "relu", "sigmoid", "sin", "sqrt",
-    "stack", "tanh", "where",
+    "stack", "tanh", "where", "fit", "Trainer", "Run",
 ]

@@ -85,7 +85,7 @@ def _format_metrics(results: dict) -> str:
 # commands
 # --------------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from deepgrad.runner import Run, layout
+    from deepgrad.runner import Run
 
     run = Run.from_config(args.config, run_dir=args.out, overrides=_overrides(args),
                           resume=args.resume)
@@ -108,9 +108,6 @@ def cmd_train(args) -> int:
     test = final.get("test")
     if test and "accuracy" in test:
         out.write(f"test accuracy: {100 * test['accuracy']:.2f}%\n")
-    if not layout.tensorboard_available():
-        out.write("note: tensorboardX is not installed, so no TensorBoard files were "
-                  "written (pip install tensorboardX)\n")
     return 0
 
 

@@ -594,8 +594,8 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Write every epoch log value as a TensorBoard scalar (tag = log key, step = epoch + 1).
 
-    Uses tensorboardX, imported when training begins, so the library itself does not
-    depend on it (`pip install tensorboardX`). View with `tensorboard --logdir <log_dir>`.
+    The event file is written by `deepgrad.io.tfevents` (no tensorboardX needed). View with
+    `tensorboard --logdir <log_dir>`.
     """
 
     path_args = ("log_dir",)
@@ -605,16 +605,12 @@ class TensorBoard(Callback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
-        try:
-            from tensorboardX import SummaryWriter
-        except ImportError:
-            raise ImportError("TensorBoard callback: needs the tensorboardX package "
-                              "(pip install tensorboardX)") from None
-        self.writer = SummaryWriter(self.log_dir)
+        from deepgrad.io.tfevents import EventWriter
+
+        self.writer = EventWriter(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.writer.add_scalar(key, float(value), epoch + 1)
+        self.writer.add_scalars({k: float(v) for k, v in (logs or {}).items()}, epoch + 1)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

@@ -54,7 +54,6 @@ def documented_metadata() -> set:
 
 
 def test_python_run_writes_the_documented_layout(tmp_path):
-    pytest.importorskip("tensorboardX")
     run_dir = tmp_path / "run"
     run = Run.from_config(SPIRALS, run_dir=run_dir, overrides=QUICK)
     history = run.fit()
@@ -79,7 +78,6 @@ def test_python_run_writes_the_documented_layout(tmp_path):
 
 
 def test_cli_writes_the_same_layout(cli_main, tmp_path):
-    pytest.importorskip("tensorboardX")
     run_dir = tmp_path / "cli"
     assert cli_main(["train", SPIRALS, "--out", str(run_dir), "-q", "--set", *QUICK]) == 0
     assert written(run_dir) == documented_layout()
