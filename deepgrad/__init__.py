@@ -12,6 +12,7 @@ from deepgrad.random import default_generator, manual_seed
 
 # the library layers above the core, reachable as deepgrad.nn, deepgrad.optim, deepgrad.data
 from deepgrad import data, nn, optim  # isort: skip
+from deepgrad.io.serialization import load, save  # isort: skip
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,7 @@ def __getattr__(name):
         return module if module.__name__.endswith(name) else getattr(module, name)
     raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")
 
+
 float32 = "float32"
 float64 = "float64"
 int64 = "int64"
@@ -38,5 +40,5 @@ __all__ = [
     "is_grad_enabled", "manual_seed", "default_generator", "zeros", "ones", "full", "arange",
     "randn", "rand", "zeros_like", "ones_like", "abs", "cat", "clip", "concatenate", "cos",
     "erf", "exp", "log", "matmul", "maximum", "minimum", "relu", "sigmoid", "sin", "sqrt",
-    "stack", "tanh", "where", "fit", "Trainer", "Run",
+    "stack", "tanh", "where", "save", "load", "fit", "Trainer", "Run",
 ]
