@@ -61,6 +61,10 @@ def run_sweep(path, workers: int = 1, storage=None, trials=None, timeout=None,
         else:
             processes = sweep_worker.spawn(sweep, workers, deadline)
             exit_codes = sweep_worker.wait(processes)
+            for index, code in enumerate(exit_codes, 1):
+                if code:
+                    stream.write(f"worker {index} exited with code {code}; its running trial "
+                                 "is retried by the next run\n")
     return summarize(sweep, study, time.perf_counter() - started, exit_codes, report)
 
 

@@ -147,3 +147,19 @@ def test_the_example_sweeps_are_valid(name):
         pytest.skip(f"examples/{name} not written yet")
     sweep = load_sweep(path)
     assert sweep.trials and sweep.space.params and sweep.metric.startswith("val_")
+
+
+def test_samplers_and_pruners_are_optunas(write_sweep):
+    import optuna
+
+    from deepgrad.sweep.study import make_pruner, make_sampler
+
+    sweep = load_sweep(write_sweep("space:\n" + SPACE + "objective: {metric: val_accuracy}\n"
+                                   "pruner: {type: hyperband, reduction_factor: 2}\n"
+                                   "sampler: {type: tpe, n_startup_trials: 3}\ntrials: 5\n"))
+    assert sweep.pruner == {"type": "hyperband", "min_resource": 1, "max_resource": 3,
+                            "reduction_factor": 2}          # max_resource: training.epochs
+    assert isinstance(make_pruner(sweep), optuna.pruners.HyperbandPruner)
+    sampler = make_sampler(sweep, seed=5, parallel=True)
+    assert isinstance(sampler, optuna.samplers.TPESampler) and sampler._constant_liar
+    assert not make_sampler(sweep, seed=5, parallel=False)._constant_liar

@@ -127,3 +127,11 @@ def test_pruning_stops_a_hopeless_trial_early(write_sweep):
         assert len(stream.read().strip().splitlines()) == 1 + epochs
     assert "trial 1: pruned, pruned after epoch 2" in log
     assert result.states == {"COMPLETE": 1, "PRUNED": 1}
+
+
+def test_after_the_timeout_no_trial_starts(write_sweep):
+    path = write_sweep("space:\n" + SPACE + "objective: {metric: val_accuracy}\ntrials: 3\n"
+                       "sampler: random\n")
+    result, log = run(path, timeout=1e-6)
+    assert result.states == {"WAITING": 3} and result.best_number is None
+    assert "created study 'sweep' with 3 planned trials" in log
