@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 EPILOGS = {
@@ -44,7 +45,8 @@ Images are converted to grayscale, scaled to [0, 1] and resized to the model's i
 Fashion-MNIST shows light objects on black, so use --invert for dark-on-light pictures.""",
     "info": """examples:
   deepgrad info runs/fashion_mnist_mlp/checkpoints/best.safetensors
-  deepgrad info runs/lenet""",
+  deepgrad info runs/lenet
+  deepgrad info examples/lenet.yaml          # before training: layers and output shapes""",
     "export": """examples:
   deepgrad export runs/lenet --onnx lenet.onnx
   deepgrad export runs/fashion_mnist_mlp/checkpoints/best.safetensors --onnx mlp.onnx""",
@@ -247,25 +249,46 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _is_config(path) -> bool:
+    return os.fspath(path).lower().endswith((".yaml", ".yml")) and os.path.isfile(path)
+
+
+def _info_config(args) -> int:
+    """`deepgrad info CONFIG`: the model a config builds, before any training."""
+    from deepgrad.runner import Run
+
+    run = Run.from_config(args.checkpoint, overrides=_overrides(args))
+    sample = run.train_loader.dataset[0][0]
+    shape = (1,) + tuple(getattr(sample, "shape", ()))
+    config = run.config
+    print(f"config: {args.checkpoint} (not trained yet)")
+    print(f"run: {config.get('name', '?')}   model: {type(run.model).__name__}")
+    print()
+    print(run.model.summary(input_size=shape))
+    print()
+    sizes = {k: len(loader.dataset) for k, loader in (("train", run.train_loader),
+             ("validation", run.val_loader), ("test", run.test_loader)) if loader is not None}
+    print(f"data: {config['data']['dataset']} ("
+          + ", ".join(f"{k} {v:,}" for k, v in sizes.items()) + ")")
+    opt = config["optimizer"]
+    print("optimizer: " + opt["type"] + " " + ", ".join(
+        f"{k}={v}" for k, v in opt.items() if k != "type"))
+    print(f"epochs: {config['training']['epochs']}, batch size "
+          f"{config['training']['batch_size']}")
+    return 0
+
+
 def cmd_info(args) -> int:
+    if _is_config(args.checkpoint):
+        return _info_config(args)
     model, checkpoint = _load_model(args.checkpoint)
     meta = checkpoint.metadata or {}
     config = checkpoint.config or {}
     print(f"checkpoint: {checkpoint.path}")
     print(f"run: {config.get('name', '?')}   model: {type(model).__name__}")
     print()
-    print(f"{'layer':<24} {'type':<22} {'parameters':>12}  shapes")
-    total = trainable = 0
-    for name, module in model.named_modules():
-        own = [(n, p) for n, p in module._parameters.items() if p is not None]
-        count = sum(p.size for _, p in own)
-        if not own and any(True for _ in module.children()):
-            continue
-        shapes = ", ".join(f"{n} {'x'.join(map(str, p.shape))}" for n, p in own)
-        print(f"{name or '(model)':<24} {type(module).__name__:<22} {count:>12,}  {shapes}")
-        total += count
-        trainable += sum(p.size for _, p in own if p.requires_grad)
-    print(f"{'total':<24} {'':<22} {total:>12,}  ({trainable:,} trainable)")
+    shape = meta.get("input_shape")
+    print(model.summary(input_size=(1,) + tuple(int(d) for d in shape) if shape else None))
     print()
     history = meta.get("history") or []
     planned = meta.get("epochs_planned", config.get("training", {}).get("epochs", "?"))
@@ -299,7 +322,7 @@ def cmd_export(args) -> int:
                            "with deepgrad.io.export_onnx(model, path, input_shape)")
     sample = tuple(int(d) for d in shape)
     export_onnx(model, args.onnx, sample, opset=args.opset)
-    print(f"wrote {args.onnx} (ONNX opset {args.opset}, input 'input' of shape "
+    print(f"wrote {os.path.abspath(args.onnx)} (ONNX opset {args.opset}, input 'input' of shape "
           f"{('N',) + sample} with a symbolic batch size N, output 'output')")
     return 0
 
@@ -333,6 +356,7 @@ def cmd_diagnose(args) -> int:
 
 def cmd_study(args) -> int:
     from deepgrad import registry
+    from deepgrad.display import markdown_text
     from deepgrad.studies import run_study
 
     if args.name == "list":
@@ -345,7 +369,8 @@ def cmd_study(args) -> int:
                            f"available: {', '.join(registry.names('study'))}")
     out = args.out or os.path.join("runs", f"study-{args.name}")
     result = run_study(args.name, out, quick=args.quick, seed=args.seed)
-    print(result.summary().rstrip())
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    print(markdown_text(result.summary(), width))  # the markdown stays in summary.md
     print()
     for figure in result.figures:
         print(f"figure: {figure}")
@@ -416,9 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invert", action="store_true",
                    help="invert image intensities (dark objects on a light background)")
 
-    p = command("info", "show a checkpoint's architecture, parameters and training summary",
-                cmd_info)
-    p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
+    p = command("info", "show a model's layers, output shapes and parameters: of a trained "
+                "run (and its training summary), or of a config before training", cmd_info)
+    p.add_argument("checkpoint", metavar="RUN|CHECKPOINT|CONFIG",
+                   help="a run directory, a .safetensors checkpoint, or a YAML config")
+    add_set(p)
 
     p = command("export", "export a checkpoint's model to ONNX", cmd_export)
     p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
