@@ -491,6 +491,11 @@ def _message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
+def _end_progress_lines() -> None:
+    if "deepgrad.training.callbacks" in sys.modules:
+        sys.modules["deepgrad.training.callbacks"].end_progress_lines()
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (argparse exits with 2 on usage errors)."""
     parser = build_parser()
@@ -499,11 +504,13 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        _end_progress_lines()
         if debug:
             raise
         sys.stderr.write("deepgrad: interrupted\n")
         return 130
     except Exception as error:  # one paragraph, no traceback unless --debug
+        _end_progress_lines()
         if debug:
             raise
         sys.stdout.flush()

@@ -47,6 +47,16 @@ def number(value, digits: int = 4) -> str:
     return str(value)
 
 
+def format_seconds(seconds: float) -> str:
+    """12.3 -> '12s', 75 -> '1:15', 3725 -> '1:02:05'."""
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _cell(value, tag: str) -> str:
     text = value if isinstance(value, str) else number(value)
     align = ' class="l"' if isinstance(value, str) else ""
