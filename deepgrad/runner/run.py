@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 
-from deepgrad.runner import layout
+from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
 from deepgrad.training.callbacks import Callback, Monitor
 
@@ -79,6 +79,7 @@ class Run:
         self.resumed_from = None
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
+        parallel.distribute(self)         # several MPI ranks: shard data, average gradients
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -154,15 +155,17 @@ class Run:
         every epoch; a resumed run continues where its checkpoint ended. `callbacks` are added
         after the configured ones for this call. Writes report.html at the end unless
         `report=False`. Returns the list of epoch logs of the whole run."""
-        os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
-        layout.write_config(self.run_dir, self.config)
-        if self.resumed_from is None:
-            layout.clear_tensorboard(self.run_dir)
-        layout.write_metrics(self.run_dir, self.history)
+        if parallel.writes():             # with several ranks, rank 0 writes the directory
+            os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
+            layout.write_config(self.run_dir, self.config)
+            if self.resumed_from is None:
+                layout.clear_tensorboard(self.run_dir)
+            layout.write_metrics(self.run_dir, self.history)
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
+            verbose = verbose if parallel.writes() else 0
             extra = list(callbacks) + layout.log_callbacks(self.run_dir)
-            self._fit_callbacks = list(self.callbacks) + extra
+            self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
@@ -191,7 +194,10 @@ class Run:
                 if loader is not None}
 
     def write_report(self) -> str:
-        return layout.write_report(self, self.final_metrics())
+        final = self.final_metrics()      # on every rank: the evaluation is shared
+        if not parallel.writes():
+            return os.path.join(self.run_dir, layout.REPORT_FILE)
+        return layout.write_report(self, final)
 
     # --- checkpoints ------------------------------------------------------------------------
     def callback_states(self) -> tuple:
@@ -240,7 +246,8 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
-        self._pending_states = list(meta["callbacks"])
+        self._pending_states = parallel.local_states(meta["callbacks"])
+        parallel.synchronize(self)
 
     def _restore_callbacks(self) -> None:
         states, self._pending_states = self._pending_states, None
@@ -262,6 +269,8 @@ class Run:
         improved = self.monitor.improved(value, self.best["value"])
         if improved:
             self.best.update(value=float(value), epoch=epoch + 1)
+        if not parallel.writes():
+            return
         last = layout.last_checkpoint(self.run_dir)
         self.save(last)
         if improved:
@@ -295,5 +304,6 @@ class _Recorder(Callback):
         run = self.run
         run.finished = True
         run.stopped_early = bool(self.trainer.stop_training)
-        run.save(layout.last_checkpoint(run.run_dir))
+        if parallel.writes():
+            run.save(layout.last_checkpoint(run.run_dir))
 
