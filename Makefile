@@ -18,7 +18,6 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[cli,test,distributed]' \
-		--config-settings editable_mode=compat \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 

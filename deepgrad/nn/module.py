@@ -268,6 +268,17 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def summary(self, input_size=None, dtype=None):
+        """A Keras-like table: layer, output shape (from a forward pass on zeros of
+        `input_size`, batch dimension included), parameter count, trainable; and totals.
+        See deepgrad/nn/summary.py."""
+        from deepgrad.nn.summary import summarize  # nn.summary imports this module
+
+        return summarize(self, input_size, dtype)
+
+    def _repr_html_(self):
+        return self.summary()._repr_html_()
+
     def __repr__(self):
         children = [f"({name}): " + repr(child).replace("\n", "\n  ")
                     for name, child in self._modules.items()]
