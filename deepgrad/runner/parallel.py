@@ -77,3 +77,14 @@ def local_states(states: list) -> list:
             return False
 
     return [s for s in states if not writer(s["type"])]
+
+
+def follow_report(run) -> None:
+    """On a rank other than 0: run the collectives of rank 0's report. Its doctor runs the
+    model in training mode, and a SyncBatchNorm there all-reduces with the other ranks."""
+    if not active():
+        return
+    from deepgrad.runner import layout
+
+    if any(isinstance(m, dist.SyncBatchNorm) for m in run.model.modules()):
+        layout._doctor_html(run)

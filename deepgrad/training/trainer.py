@@ -56,6 +56,23 @@ def get_loss(loss):
                      f"aliases: {', '.join(registry.names('loss', aliases=True))}")
 
 
+def get_optimizer(optimizer, parameters, lr: float = 1e-3) -> Optimizer:
+    """An Optimizer from an Optimizer (returned as it is), a registered name created with
+    `lr` ("adam", "sgd", "AdamW", ...) or a function (parameters) -> Optimizer."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        if not registry.contains("optimizer", optimizer):
+            raise ValueError(f"{registry.unknown_message('optimizer', optimizer)}; aliases: "
+                             f"{', '.join(registry.names('optimizer', aliases=True))} (or pass "
+                             "an Optimizer or a function (parameters) -> Optimizer)")
+        return registry.lookup("optimizer", optimizer)(parameters, lr=lr)
+    if callable(optimizer):
+        return optimizer(parameters)
+    raise TypeError(f"optimizer must be an Optimizer, a registered name or a function "
+                    f"(parameters) -> Optimizer, got {type(optimizer).__name__}")
+
+
 def as_loader(data, batch_size: int = 32, shuffle: bool = False, generator=None, role="data"):
     """A DataLoader, a re-iterable of batches, a Dataset or a tuple (x, y) of arrays -> an
     iterable of batches (tuples of Tensors)."""
@@ -414,12 +431,8 @@ def fit(model, train_data, epochs: int = 1, *, loss="cross_entropy", optimizer="
     "adamw", "rmsprop", ...; see deepgrad.registry) created with `lr`. Other keyword arguments go to
     Trainer (grad_clip_norm, penalties, loss_weights, generator, ...).
     """
-    if isinstance(optimizer, str):
-        if not registry.contains("optimizer", optimizer):
-            raise ValueError(f"fit: {registry.unknown_message('optimizer', optimizer)}; "
-                             f"aliases: {', '.join(registry.names('optimizer', aliases=True))}"
-                             " (or pass an Optimizer)")
-        optimizer = registry.lookup("optimizer", optimizer)(model.parameters(), lr=lr)
+    if not isinstance(optimizer, Optimizer):
+        optimizer = get_optimizer(optimizer, model.parameters(), lr)
     trainer = Trainer(model, loss, optimizer, metrics=metrics, **trainer_kwargs)
     history = trainer.fit(train_data, epochs, validation_data=validation_data,
                           initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,

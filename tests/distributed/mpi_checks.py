@@ -220,18 +220,21 @@ def check_tied_weights():
 
 RUN_CONFIG = """
 name: writes
-model: {layers: [{type: Linear, in_features: 2, out_features: 8}, {type: Tanh},
-                 {type: Linear, in_features: 8, out_features: 3}]}
+model: {layers: [{type: Linear, in_features: 2, out_features: 8}, {type: BatchNorm1d,
+                  num_features: 8}, {type: Tanh}, {type: Linear, in_features: 8,
+                  out_features: 3}]}
 loss: CrossEntropyLoss
 optimizer: {type: Adam, lr: 0.01}
 data: {dataset: spirals, n: 120, num_classes: 3, validation_split: 0.25, test_split: 0.25}
 training: {epochs: 2, batch_size: 16, seed: 0, verbose: 1}
+distributed: {sync_batchnorm: true}
 """
 
 
 def check_run_writes(directory):
     """A Run on every rank, each given its own run directory: only rank 0's is written; the
-    evaluation is all-reduced, so every rank gets the same numbers."""
+    evaluation is all-reduced, so every rank gets the same numbers. With SyncBatchNorm, whose
+    training-mode forward in rank 0's report (the doctor) the other ranks must mirror."""
     from deepgrad.runner import Run
 
     config = os.path.join(directory, "writes.yaml")
@@ -249,7 +252,8 @@ def check_run_writes(directory):
     return {"rank0": sorted(os.listdir(os.path.join(directory, "rank0"))),
             "rank1_exists": os.path.exists(os.path.join(directory, "rank1")),
             "dirs_existing": float(exists[0]), "accuracy_spread": float(spread[0] + spread[1]),
-            "history_length": len(run.history)}
+            "history_length": len(run.history),
+            "sync_layers": sum(isinstance(m, dist.SyncBatchNorm) for m in run.model.modules())}
 
 
 CHECKS = {

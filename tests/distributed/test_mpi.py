@@ -100,3 +100,4 @@ def test_only_rank_0_writes_the_run_directory(results):
     assert check["rank1_exists"] is False and check["dirs_existing"] == 1.0
     assert {"checkpoints", "config.yaml", "metrics.csv", "report.html"} <= set(check["rank0"])
     assert check["accuracy_spread"] == 0.0 and check["history_length"] == 2
+    assert check["sync_layers"] == 1
