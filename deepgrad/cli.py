@@ -84,12 +84,28 @@ def _format_metrics(results: dict) -> str:
 # --------------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------------
+def _launch_ranks(args) -> int:
+    """`deepgrad train ... --nproc N`: the same command as N MPI ranks on this machine."""
+    from deepgrad.distributed.launch import launch
+
+    argv = [sys.executable, "-m", "deepgrad", "train", args.config]
+    argv += [a for item in _overrides(args) for a in ("--set", item)]
+    argv += ["--resume"] * args.resume + ["--quiet"] * args.quiet
+    argv += ["--debug"] * getattr(args, "debug", False)
+    argv += ["--out", args.out] if args.out else []
+    return launch(args.nproc, argv)
+
+
 def cmd_train(args) -> int:
-    from deepgrad.runner import Run
+    from deepgrad.distributed import launched_by_mpi
+
+    if args.nproc is not None and not launched_by_mpi():
+        return _launch_ranks(args)
+    from deepgrad.runner import Run, parallel
 
     run = Run.from_config(args.config, run_dir=args.out, overrides=_overrides(args),
                           resume=args.resume)
-    out = sys.stdout
+    out = sys.stdout if parallel.writes() else open(os.devnull, "w")
     if run.resumed_from is not None:
         out.write(f"resuming {run.run_dir} after epoch {run.epoch} of {run.epochs}\n")
     if run.complete:
@@ -271,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="the run directory (default: the config's "
                    "output_dir, else runs/<name>)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output per epoch")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data-parallel on N MPI ranks of this machine (mpiexec); "
+                   "training.batch_size is the global batch")
 
     p = command("eval", "evaluate a checkpoint on its data or on a file", cmd_eval)
     p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
@@ -353,9 +372,28 @@ def main(argv=None) -> int:
         if debug:
             raise
         sys.stdout.flush()
-        sys.stderr.write(f"deepgrad: error: {_message(error)}\n"
-                         "(run with --debug for the full traceback)\n")
+        message = (f"deepgrad: error{_rank_text()}: {_message(error)}\n"
+                   "(run with --debug for the full traceback)\n")
+        _abort_other_ranks(message)
+        sys.stderr.write(message)
         return 1
+
+
+def _rank_text() -> str:
+    from deepgrad import distributed
+
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        return f" on rank {distributed.rank()} of {distributed.world_size()}"
+    return ""
+
+
+def _abort_other_ranks(message: str) -> None:
+    """With several MPI ranks, one rank's error ends the job at once (the others would wait
+    for it forever in their next Allreduce)."""
+    from deepgrad import distributed
+
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        distributed.abort(message + "Aborting all ranks of the job.")
 
 
 if __name__ == "__main__":

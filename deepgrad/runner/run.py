@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 
-from deepgrad.runner import layout
+from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
 from deepgrad.training.callbacks import Callback, Monitor
 
@@ -52,7 +52,8 @@ class Run:
 
         self.config = config
         self.run_dir = os.fspath(run_dir) if run_dir is not None else config["output_dir"]
-        self.write = write
+        self.write = write and parallel.writes()   # several ranks: rank 0 writes
+        self._follows = write and not parallel.writes()  # mirrors rank 0's collectives
         training = config["training"]
         self.generators = seed_everything(training["seed"])
         self.model = build_model(config["model"], self.generators)
@@ -84,6 +85,7 @@ class Run:
         self.resumed_from = None
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
+        parallel.distribute(self)         # several MPI ranks: shard data, average gradients
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -168,15 +170,17 @@ class Run:
             layout.write_metrics(self.run_dir, self.history)
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
+            verbose = verbose if parallel.writes() else 0
             extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
-            self._fit_callbacks = list(self.callbacks) + extra
+            # ranks other than 0 run no callback that writes files
+            self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
             self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
                              callbacks=self._fit_callbacks + [_Recorder(self)])
-        if report and self.write:
+        if report and (self.write or self._follows):
             self.write_report()
         return self.history
 
@@ -207,9 +211,13 @@ class Run:
                 if loader is not None}
 
     def write_report(self, final_metrics=None) -> str:
-        """report.html (curves, final metrics, the doctor's report); returns its path."""
+        """report.html (curves, final metrics, the doctor's report); returns its path. On a
+        rank other than 0 nothing is written, but the evaluation is shared with rank 0."""
         if final_metrics is None:
             final_metrics = self.final_metrics()
+        if not parallel.writes():
+            parallel.follow_report(self)
+            return os.path.join(self.run_dir, layout.REPORT_FILE)
         return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------
@@ -259,7 +267,8 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
-        self._pending_states = list(meta["callbacks"])
+        self._pending_states = parallel.local_states(meta["callbacks"])
+        parallel.synchronize(self)
 
     def _restore_callbacks(self) -> None:
         states, self._pending_states = self._pending_states, None
