@@ -21,9 +21,10 @@ import os
 import shutil
 import time
 
-from deepgrad.runner import layout
+from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
-from deepgrad.training.callbacks import Callback, Monitor
+from deepgrad.training.callbacks import Callback, Monitor, improved_message
+from deepgrad.training.notebook import progress_display
 
 
 class RunError(Exception):
@@ -52,7 +53,8 @@ class Run:
 
         self.config = config
         self.run_dir = os.fspath(run_dir) if run_dir is not None else config["output_dir"]
-        self.write = write
+        self.write = write and parallel.writes()   # several ranks: rank 0 writes
+        self._follows = write and not parallel.writes()  # mirrors rank 0's collectives
         training = config["training"]
         self.generators = seed_everything(training["seed"])
         self.model = build_model(config["model"], self.generators)
@@ -65,6 +67,7 @@ class Run:
         eval_size = training["eval_batch_size"]
         self.val_loader = DataLoader(val, eval_size) if val is not None else None
         self.test_loader = DataLoader(test, eval_size) if test is not None else None
+        layout.check_callback_paths(self.run_dir, config)
         self.callbacks = build_callbacks(config, self.scheduler, self.run_dir)
         regularization = config["regularization"]
         self.trainer = Trainer(self.model, self.loss, self.optimizer,
@@ -76,6 +79,7 @@ class Run:
                                aux_weight_decay=training["aux_weight_decay"],
                                generator=self.generators["noise"])
         self.history, self.epoch, self.step, self.elapsed = [], 0, 0, 0.0
+        self._verbose = False             # say what the run did (training.verbose)
         self.finished = self.stopped_early = False
         self.monitor = self._monitor()
         self.best = {"monitor": self.monitor.monitor, "mode": self.monitor.mode,
@@ -83,6 +87,7 @@ class Run:
         self.resumed_from = None
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
+        parallel.distribute(self)         # several MPI ranks: shard data, average gradients
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
@@ -167,15 +172,21 @@ class Run:
             layout.write_metrics(self.run_dir, self.history)
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
+            verbose = verbose if parallel.writes() else 0
             extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
-            self._fit_callbacks = list(self.callbacks) + extra
+            # the epoch's line first, then what the run did at its end; a display has no
+            # state, so it is not one of the callbacks whose states a checkpoint keeps
+            display = [progress_display()] if verbose else []
+            # ranks other than 0 run no callback that writes files
+            self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
+            self._verbose = bool(verbose)
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
             self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
-                             callbacks=self._fit_callbacks + [_Recorder(self)])
-        if report and self.write:
+                             callbacks=self._fit_callbacks + display + [_Recorder(self)])
+        if report and (self.write or self._follows):
             self.write_report()
         return self.history
 
@@ -206,9 +217,13 @@ class Run:
                 if loader is not None}
 
     def write_report(self, final_metrics=None) -> str:
-        """report.html (curves, final metrics, the doctor's report); returns its path."""
+        """report.html (curves, final metrics, the doctor's report); returns its path. On a
+        rank other than 0 nothing is written, but the evaluation is shared with rank 0."""
         if final_metrics is None:
             final_metrics = self.final_metrics()
+        if not parallel.writes():
+            parallel.follow_report(self)
+            return os.path.join(self.run_dir, layout.REPORT_FILE)
         return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------
@@ -258,7 +273,8 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
-        self._pending_states = list(meta["callbacks"])
+        self._pending_states = parallel.local_states(meta["callbacks"])
+        parallel.synchronize(self)
 
     def _restore_callbacks(self) -> None:
         states, self._pending_states = self._pending_states, None
@@ -277,7 +293,8 @@ class Run:
         self.history.append({k: float(v) for k, v in logs.items()})
         self.epoch, self.step = epoch + 1, self._base_step + trainer_step
         value = logs.get(self.monitor.monitor)
-        improved = self.monitor.improved(value, self.best["value"])
+        previous = self.best["value"]
+        improved = self.monitor.improved(value, previous)
         if improved:
             self.best.update(value=float(value), epoch=epoch + 1)
         if not self.write:
@@ -289,6 +306,21 @@ class Run:
             shutil.copyfile(last, best + ".tmp")
             os.replace(best + ".tmp", best)
         layout.write_metrics(self.run_dir, self.history)
+        if self._verbose and value is not None:
+            self._say(f"Epoch {epoch + 1}: " + (
+                f"{improved_message(self.monitor.monitor, previous, value)}, saving to "
+                f"{layout.best_checkpoint(self.run_dir)}" if improved else
+                f"{self.monitor.monitor} did not improve from {self.best['value']:.4f}"))
+
+    def _say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def _say_stop(self) -> None:
+        """The early-stopping callback's own sentence, once training ended."""
+        for callback in self._fit_callbacks:
+            if self._verbose and getattr(callback, "stopped_epoch", -1) >= 0 \
+                    and hasattr(callback, "message") and not getattr(callback, "verbose", 0):
+                self._say(callback.message())
 
 
 class _Recorder(Callback):
@@ -315,6 +347,7 @@ class _Recorder(Callback):
         run = self.run
         run.finished = True
         run.stopped_early = bool(self.trainer.stop_training)
+        run._say_stop()
         if run.write:
             run.save(layout.last_checkpoint(run.run_dir))
 
