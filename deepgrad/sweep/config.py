@@ -349,6 +349,9 @@ def _check_param(v: Validator, name: str, spec) -> "Param | None":
     if log and kind == "int" and step != 1:
         v.error(path + ("step",), "an int on a log scale takes step 1")
         return None
+    if kind == "int" and (high - low) % step:
+        v.error(path + ("step",), f"high - low = {high - low} is not a multiple of step {step}")
+        return None
     if step is not None and kind == "float" and not math.isclose(
             (high - low) / step, round((high - low) / step), rel_tol=1e-9, abs_tol=1e-9):
         v.error(path + ("step",), f"high - low = {high - low} is not a multiple of step "

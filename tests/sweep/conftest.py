@@ -17,13 +17,6 @@ sys.path.insert(0, os.path.dirname(__file__))  # the tests import sweep_helpers
 from sweep_helpers import BASE  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _matplotlib_env(monkeypatch, tmp_path_factory):
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    if not os.environ.get("MPLCONFIGDIR"):
-        monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path_factory.getbasetemp() / "mpl"))
-
-
 @pytest.fixture
 def write_sweep(tmp_path):
     """write_sweep(body, name="sweep.yaml", base=BASE) -> path of a sweep file next to the

@@ -73,19 +73,22 @@ def test_malformed_entries_and_sections(write_sweep):
           training.epochs: {type: int, low: 5, high: 2}
           training.batch_size: {type: int, low: 8, high: 64, logg: true}
           data.noise: {type: float, low: 0, high: 0.2, log: true}
+          training.eval_batch_size: {type: int, low: 8, high: 20, step: 8}
         objective: {metric: val_acuracy}
         sampler: tpee
         pruner: {type: median, n_warmup_step: 2}
         trials: 0
         """)
     errors = "\n".join(errors_of(path))
-    assert f"{path}:10:9: trials: must be >= 1, got 0" in errors
+    assert f"{path}:11:9: trials: must be >= 1, got 0" in errors
+    assert "space.training.eval_batch_size.step: high - low = 12 is not a multiple of step 8" \
+           in errors
     assert "space.optimizer.lr.type: must be float, int or categorical, got 'floot' (did " \
            "you mean 'float'?)" in errors
     assert "space.training.epochs: expected low < high, got low=5, high=2" in errors
     assert "unknown key 'logg' (did you mean 'log'?)" in errors
     assert "space.data.noise.low: a log scale needs low > 0, got 0.0" in errors
-    assert f"{path}:7:21: objective.metric: unknown metric 'val_acuracy' (did you mean " \
+    assert f"{path}:8:21: objective.metric: unknown metric 'val_acuracy' (did you mean " \
            "'val_accuracy'?)" in errors
     assert "sampler.type: must be one of grid, random, tpe, got 'tpee' (did you mean " \
            "'tpe'?)" in errors
