@@ -126,21 +126,51 @@ def write_metrics(run_dir: str, history: list) -> str:
     return path
 
 
-def log_callbacks(run_dir: str) -> list:
-    """The logging callbacks of the run directory: TensorBoard into tb/."""
+def hparams(config: dict) -> dict:
+    """The run's hyperparameters for TensorBoard's HPARAMS tab: every number, string and
+    boolean of the config's model, optimizer, schedule, regularization and training
+    sections, by dotted name ("optimizer.lr")."""
+    out = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{prefix}.{key}")
+        elif isinstance(value, (bool, int, float, str)):
+            out[prefix] = value
+
+    for section in ("model", "optimizer", "schedule", "regularization", "training"):
+        walk(config.get(section), section)
+    return out
+
+
+def log_callbacks(run_dir: str, config: dict) -> list:
+    """The logging callbacks of the run directory: TensorBoard into tb/ (train/ and
+    validation/ curves, histograms every `training.tensorboard.histogram_freq` epochs, the
+    hyperparameters)."""
     from deepgrad.training import TensorBoard
 
-    return [TensorBoard(os.path.join(run_dir, TB_DIR))]
+    freq = (config["training"].get("tensorboard") or {}).get("histogram_freq", 0)
+    return [TensorBoard(os.path.join(run_dir, TB_DIR), histogram_freq=freq,
+                        hparams=hparams(config))]
+
+
+def log_final_metrics(run, final_metrics: dict) -> None:
+    """The final metrics of the finished run into tb/ ({split: metrics}, at the last epoch;
+    the run logs the test split), and the end of its hparams session."""
+    from deepgrad.training.callbacks import log_final_metrics as log
+
+    log(os.path.join(run.run_dir, TB_DIR), final_metrics, run.epoch, end_session=run.complete)
 
 
 def clear_tensorboard(run_dir: str) -> None:
     """A fresh run in an existing directory: drop the event files of the previous run, whose
     curves TensorBoard would otherwise draw on top of the new ones."""
     tb_dir = os.path.join(run_dir, TB_DIR)
-    if os.path.isdir(tb_dir):
-        for name in os.listdir(tb_dir):
+    for directory, _, names in os.walk(tb_dir):
+        for name in names:
             if name.startswith("events.out.tfevents."):
-                os.remove(os.path.join(tb_dir, name))
+                os.remove(os.path.join(directory, name))
 
 
 def input_shape(loader) -> list:
