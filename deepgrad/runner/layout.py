@@ -200,13 +200,14 @@ def summary(run) -> dict:
     lines = {"run directory": run.run_dir, "model": type(run.model).__name__,
              "parameters": run.model.num_parameters(),
              "dataset": config["data"]["dataset"],
-             "samples (train/validation/test)": "/".join(
-                 str(len(loader.dataset)) if loader is not None else "-" for loader in loaders),
+             "samples (train/validation/test)": " / ".join(
+                 f"{len(loader.dataset):,}" if loader is not None else "-"
+                 for loader in loaders),
              "optimizer": config["optimizer"]["type"],
              "epochs": f"{run.epoch} of {config['training']['epochs']}"
                        + (" (stopped early)" if run.stopped_early else ""),
              "seed": config["training"]["seed"],
-             "training time (s)": round(run.elapsed, 1)}
+             "training time": float(run.elapsed)}
     best = run.best
     if best["value"] is not None:
         lines[f"best {best['monitor']}"] = f"{best['value']:.4f} at epoch {best['epoch']}"
@@ -218,4 +219,4 @@ def write_report(run, final_metrics: dict) -> str:
 
     return write_html(os.path.join(run.run_dir, REPORT_FILE), name=run.config["name"],
                       history=run.history, final_metrics=final_metrics, summary=summary(run),
-                      doctor_html=_doctor_html(run))
+                      doctor_html=_doctor_html(run), best=run.best)
