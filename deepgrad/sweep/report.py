@@ -127,7 +127,10 @@ def _figures(sweep, study) -> list:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")      # experimental-API and layout notices
-                figure = np.asarray(plot(study)).ravel()[0].figure
+                axes = np.asarray(plot(study)).ravel()
+                figure = axes[0].figure
+                if len(axes) > 1:            # slices: one panel per parameter, room for each
+                    figure.set_size_inches(3.6 * len(axes) + 1.6, 4.4)
                 figure.tight_layout()
             out.append((title, _png_data_uri(figure), ""))
         except Exception as error:  # a plot Optuna cannot draw for this study: say why
@@ -156,7 +159,7 @@ def write_report(sweep, study, best_config_path=None) -> str:
         f"<title>deepgrad sweep {esc(sweep.name)}</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"
         "table{border-collapse:collapse;margin:1em 0;}td,th{border:1px solid #bbb;"
-        "padding:3px 8px;text-align:right;}th{background:#eee;}img{margin:4px;}"
+        "padding:3px 8px;text-align:right;}th{background:#eee;}img{margin:4px;max-width:100%;}"
         "pre{background:#f6f6f6;padding:8px;}</style>", "</head><body>",
         f"<h1>Sweep {esc(sweep.name)}</h1>",
         f"<p>written {esc(time.strftime('%Y-%m-%d %H:%M:%S'))}</p>",

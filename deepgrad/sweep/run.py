@@ -56,11 +56,12 @@ def run_sweep(path, workers: int = 1, storage=None, trials=None, timeout=None,
                      f"{workers} worker{'s' if workers > 1 else ''}\n")
         stream.flush()
         deadline = time.time() + sweep.timeout if sweep.timeout else None
-        if workers == 1:
-            sweep_worker.work(sweep, 0, deadline, stream, study=study)
-        else:
-            processes = sweep_worker.spawn(sweep, workers, deadline)
-            exit_codes = sweep_worker.wait(processes)
+        with sweep_worker.sigterm_interrupts():
+            if workers == 1:
+                sweep_worker.work(sweep, 0, deadline, stream, study=study)
+            else:
+                processes = sweep_worker.spawn(sweep, workers, deadline)
+                exit_codes = sweep_worker.wait(processes)
             for index, code in enumerate(exit_codes, 1):
                 if code:
                     stream.write(f"worker {index} exited with code {code}; its running trial "

@@ -13,10 +13,12 @@ N processes on N cores are faster than N processes fighting over N x cores threa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from deepgrad.sweep import study as sweep_study
@@ -155,6 +157,20 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """SIGTERM acts like Ctrl-C while a sweep runs (running trials go back to the queue);
+    the previous handler is restored afterwards. Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
     from deepgrad.sweep.config import load_sweep
 
@@ -165,10 +181,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out")
     parser.add_argument("--deadline", type=float)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
     sweep = load_sweep(args.sweep, storage=args.storage, output_dir=args.out)
     try:
-        work(sweep, args.index, args.deadline)
+        with sigterm_interrupts():
+            work(sweep, args.index, args.deadline)
     except KeyboardInterrupt:
         return 130
     return 0

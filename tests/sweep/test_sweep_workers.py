@@ -119,3 +119,27 @@ def test_postgresql_workers_join_one_study_and_survive_a_killed_one(write_sweep,
     assert dead.number == 0                              # the killed worker's first trial
     assert "retried as trial 4" in survivor_output or "retry of trial 0" in survivor_output
     assert len({t.params["optimizer.lr"] for t in complete}) == 4
+
+
+def test_an_interrupted_trial_goes_back_to_the_queue_at_once(write_sweep, monkeypatch):
+    from deepgrad.sweep import worker
+
+    path = write_sweep(BODY + "trials: 2\n")
+
+    def interrupted(sweep, trial):
+        raise KeyboardInterrupt("Ctrl-C")
+
+    monkeypatch.setattr(worker, "run_trial", interrupted)
+    log = io.StringIO()
+    try:
+        run_sweep(path, stream=log, report=False)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert "trial 0: interrupted; queued again" in log.getvalue()
+    _, study = study_of(path)
+    first, second, retry = study.get_trials()
+    assert (first.state, second.state, retry.state) == (TrialState.FAIL, TrialState.WAITING,
+                                                        TrialState.WAITING)
+    assert Retry.retried_trial_number(retry) == 0 and retry.params == first.params
