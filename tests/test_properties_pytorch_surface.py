@@ -12,6 +12,9 @@ from deepgrad.autograd import gradcheck
 ARRAYS = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1,
                                                   max_side=4),
                     elements=st.floats(-3, 3, allow_nan=False).map(lambda v: v or 0.5))
+SMOOTH = hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1,
+                                                  max_side=4),
+                    elements=st.floats(-3, 3).map(lambda v: v if abs(v) > 0.1 else 0.5))
 SETTINGS = settings(max_examples=30, deadline=None)
 
 
@@ -49,7 +52,7 @@ def test_reductions_over_a_dim_match_numpy(array, data):
 
 
 @settings(max_examples=15, deadline=None)
-@given(array=ARRAYS, data=st.data())
+@given(array=SMOOTH, data=st.data())  # away from the kinks of |x| at 0
 def test_reductions_over_a_dim_pass_gradcheck(array, data):
     dim = _dim(data, array.ndim)
     name = data.draw(st.sampled_from(["sum", "mean", "prod", "logsumexp", "cumsum", "cumprod",
