@@ -42,6 +42,9 @@ STUDIES = OrderedDict((s.name, s) for s in [
           "Rosenblatt's perceptron and Widrow-Hoff's ADALINE on separable data"),
     Study("autodiff", "deepgrad.studies.autodiff",
           "forward and reverse evaluation traces of ln(x1) + x1 x2 - sin(x2)"),
+    # capacity, overfitting and regularization (issue 17)
+    Study("polynomial", "deepgrad.studies.polynomial",
+          "Bishop's curve fitting: degree M = 0..9, N = 10/15/100 points, L2 penalty"),
 ])
 
 
