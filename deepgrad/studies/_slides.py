@@ -34,13 +34,12 @@ def slide_figure(path, nrows: int = 1, ncols: int = 1, title: str = "",
     """Yields a flat list of nrows * ncols Axes; saves the figure to `path` at DPI on exit."""
     plt = plots.pyplot()
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+        fig, axes = plt.subplots(nrows, ncols, squeeze=False, layout="constrained",
                                  figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
         try:
             yield list(axes.ravel())
             if title:
                 fig.suptitle(title)
-            fig.tight_layout()
             fig.savefig(path, dpi=DPI, bbox_inches="tight")
         finally:
             plt.close(fig)
@@ -73,8 +72,12 @@ def claim_table(rows) -> str:
     from deepgrad.studies._common import markdown_table
 
     return markdown_table(["claim", "source (file, section)", "measured", "holds"],
-                          [[claim, source, measured, "yes" if holds else "no"]
+                          [[_cell(claim), _cell(source), _cell(measured), "yes" if holds else "no"]
                            for claim, source, measured, holds in rows])
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")
 
 
 def rmse(prediction, target) -> float:

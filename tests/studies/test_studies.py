@@ -75,23 +75,6 @@ def test_batchnorm(tmp_path):
         assert all(0.2 < s < 3 for s in stds)
 
 
-def test_capacity(tmp_path):
-    result = run_study("capacity", tmp_path, quick=True)
-    check_outputs(result, "capacity")
-    hidden, l2 = result.numbers["hidden"], result.numbers["l2"]
-    assert hidden[100]["train_accuracy"] > hidden[3]["train_accuracy"]
-    norms = [l2[lam]["weight_norm"] for lam in (0.0, 0.001, 0.01, 0.1)]
-    assert norms == sorted(norms, reverse=True)
-
-
-def test_approximation(tmp_path):
-    result = run_study("approximation", tmp_path, quick=True)
-    check_outputs(result, "approximation")
-    bounds = {"abs": 0.05, "square": 0.02, "sin": 0.02, "step": 0.15}  # RMS error bounds
-    for target, bound in bounds.items():
-        assert result.numbers[target]["rms_error"] < bound, target
-
-
 def test_activations(tmp_path):
     result = run_study("activations", tmp_path, quick=True)
     check_outputs(result, "activations")
