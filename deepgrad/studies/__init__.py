@@ -45,6 +45,8 @@ STUDIES = OrderedDict((s.name, s) for s in [
     # capacity, overfitting and regularization (issue 17)
     Study("polynomial", "deepgrad.studies.polynomial",
           "Bishop's curve fitting: degree M = 0..9, N = 10/15/100 points, L2 penalty"),
+    Study("multiplication", "deepgrad.studies.multiplication",
+          "Lin and Tegmark's 4-unit multiplication gate: error vs lambda, a trained 2-4-1 net"),
 ])
 
 
