@@ -45,6 +45,10 @@ STUDIES = OrderedDict((s.name, s) for s in [
     # capacity, overfitting and regularization (issue 17)
     Study("polynomial", "deepgrad.studies.polynomial",
           "Bishop's curve fitting: degree M = 0..9, N = 10/15/100 points, L2 penalty"),
+    Study("cross-validation", "deepgrad.studies.cross_validation",
+          "holdout vs 5-fold estimates when choosing the number of hidden units"),
+    Study("bias-variance", "deepgrad.studies.bias_variance",
+          "bias^2 + variance + noise vs polynomial degree, exact and by bootstrap"),
     Study("multiplication", "deepgrad.studies.multiplication",
           "Lin and Tegmark's 4-unit multiplication gate: error vs lambda, a trained 2-4-1 net"),
 ])

@@ -31,10 +31,15 @@ class ParallelMLP(Module):
     """S independent fully connected networks with `activation` between layers and a linear
     output; weights and biases drawn like nn.Linear's, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 
+    `hidden_units` (S integers, optional) keeps only the first hidden_units[s] units of the
+    first hidden layer of network s (the others are multiplied by 0, get zero gradients and
+    never move), so networks of different widths train in one stack.
+
     Shape: input (S, N, sizes[0]) or (N, sizes[0]) (shared by all), output (S, N, sizes[-1]).
     """
 
-    def __init__(self, n_models: int, sizes, activation: str = "tanh", generator=None):
+    def __init__(self, n_models: int, sizes, activation: str = "tanh", generator=None,
+                 hidden_units=None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"ParallelMLP: activation must be one of {sorted(ACTIVATIONS)}, "
@@ -42,6 +47,10 @@ class ParallelMLP(Module):
         rng = np.random.default_rng(generator)
         self.n_models, self.sizes, self.activation = n_models, tuple(sizes), activation
         self.n_layers = len(sizes) - 1
+        self.unit_mask = None
+        if hidden_units is not None:
+            units = np.asarray(hidden_units).reshape(n_models, 1, 1)
+            self.unit_mask = Tensor((np.arange(sizes[1]) < units).astype(np.float64))
         for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             bound = 1.0 / math.sqrt(fan_in)
             setattr(self, f"weight{k}", Parameter(
@@ -57,6 +66,8 @@ class ParallelMLP(Module):
             x = x @ weight + bias
             if k < self.n_layers - 1:
                 x = ACTIVATIONS[self.activation](x)
+                if k == 0 and self.unit_mask is not None:
+                    x = x * self.unit_mask
         return x
 
     def extra_repr(self) -> str:
