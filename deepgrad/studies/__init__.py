@@ -51,6 +51,10 @@ STUDIES = OrderedDict((s.name, s) for s in [
           "holdout vs 5-fold estimates when choosing the number of hidden units"),
     Study("bias-variance", "deepgrad.studies.bias_variance",
           "bias^2 + variance + noise vs polynomial degree, exact and by bootstrap"),
+    Study("bagging", "deepgrad.studies.bagging",
+          "variance of B averaged bootstrap members vs (1 - rho) sigma^2 / B + rho sigma^2"),
+    Study("weight-decay", "deepgrad.studies.weight_decay",
+          "the (1 - 2 lambda eta) shrinkage, L1 / L2 / elastic net sparsity, input noise ~ L2"),
     Study("multiplication", "deepgrad.studies.multiplication",
           "Lin and Tegmark's 4-unit multiplication gate: error vs lambda, a trained 2-4-1 net"),
 ])
