@@ -55,6 +55,8 @@ STUDIES = OrderedDict((s.name, s) for s in [
           "variance of B averaged bootstrap members vs (1 - rho) sigma^2 / B + rho sigma^2"),
     Study("weight-decay", "deepgrad.studies.weight_decay",
           "the (1 - 2 lambda eta) shrinkage, L1 / L2 / elastic net sparsity, input noise ~ L2"),
+    Study("dropout", "deepgrad.studies.dropout",
+          "train/test gap for p = 0, 0.2, 0.5; weight scaling vs averaging thinned networks"),
     Study("multiplication", "deepgrad.studies.multiplication",
           "Lin and Tegmark's 4-unit multiplication gate: error vs lambda, a trained 2-4-1 net"),
 ])

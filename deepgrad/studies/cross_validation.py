@@ -49,7 +49,7 @@ def held_out_mse(hidden, x, y, masks, steps, seed):
 
 def run(out_dir, quick: bool = False, seed: int = 0):
     os.makedirs(out_dir, exist_ok=True)
-    steps, repeats = (300, 5) if quick else (4000, 40)
+    steps, repeats = (300, 10) if quick else (4000, 40)
     rng = np.random.default_rng(seed)
     x, y = make_regression_1d(N, "sin", noise=NOISE, generator=rng, dtype=np.float64)
     x_test, y_test = make_regression_1d(2000, "sin", noise=NOISE, generator=rng,

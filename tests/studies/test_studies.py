@@ -36,7 +36,7 @@ def test_registry_and_unknown_study(tmp_path):
                                   "activations", "deep-supervision", "optimizers", "perceptron",
                                   "autodiff"]
     assert {"polynomial", "cross-validation", "bias-variance", "bagging", "weight-decay",
-            "multiplication"} <= set(STUDIES)
+            "dropout", "multiplication"} <= set(STUDIES)
     with pytest.raises(ValueError, match="unknown study 'nope'; available: init, symmetry"):
         run_study("nope", tmp_path)
 
