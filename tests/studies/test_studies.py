@@ -35,8 +35,8 @@ def test_registry_and_unknown_study(tmp_path):
     assert list(STUDIES)[:10] == ["init", "symmetry", "batchnorm", "capacity", "approximation",
                                   "activations", "deep-supervision", "optimizers", "perceptron",
                                   "autodiff"]
-    assert {"polynomial", "cross-validation", "bias-variance", "bagging", "weight-decay",
-            "dropout", "multiplication"} <= set(STUDIES)
+    assert {"polynomial", "cross-validation", "bias-variance", "bagging", "early-stopping",
+            "weight-decay", "dropout", "multiplication"} <= set(STUDIES)
     with pytest.raises(ValueError, match="unknown study 'nope'; available: init, symmetry"):
         run_study("nope", tmp_path)
 
