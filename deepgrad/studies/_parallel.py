@@ -55,7 +55,8 @@ class ParallelMLP(Module):
             bound = 1.0 / math.sqrt(fan_in)
             setattr(self, f"weight{k}", Parameter(
                 rng.uniform(-bound, bound, (n_models, fan_in, fan_out))))
-            setattr(self, f"bias{k}", Parameter(rng.uniform(-bound, bound, (n_models, 1, fan_out))))
+            setattr(self, f"bias{k}", Parameter(
+                rng.uniform(-bound, bound, (n_models, 1, fan_out))))
 
     def layer(self, k: int):
         return getattr(self, f"weight{k}"), getattr(self, f"bias{k}")

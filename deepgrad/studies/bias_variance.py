@@ -6,9 +6,10 @@ math-eng-dl-ch4-mlp.txt, "Reminder of Bias-variance decomposition": for y = f(x)
                               (variance)                      (bias^2)                (noise)
 
 Bias: the model cannot represent the true model (low complexity); variance: sensitivity to the
-training data (high complexity). The models are 1 -> H tanh -> 1 networks, H = 1..32, fitted by
-full-batch Adam (lr 0.01, 3000 steps, float64, mean squared error) to N = 20 points of f(x) = sin(pi x),
-x uniform in [-1, 1], noise std 0.3, evaluated at 60 test inputs in [-0.9, 0.9].
+training data (high complexity). The models are 1 -> H tanh -> 1 networks, H = 1..32, fitted
+by full-batch Adam (lr 0.01, 3000 steps, float64, mean squared error) to N = 20 points of
+f(x) = sin(pi x), x uniform in [-1, 1], noise std 0.3, evaluated at 60 test inputs in
+[-0.9, 0.9].
 
 * Exact: E_D over many independent training sets drawn from the process; the expected test MSE
   is also measured directly on fresh noisy targets, to check that the three terms add up.

@@ -120,7 +120,7 @@ def run(out_dir, quick: bool = False, seed: int = 0):
                "mc_accuracy": mc_acc, "agreement": agreement,
                "total_variation": prob_diff, "seeds": seeds}
     figures = _figures(out_dir, results, mc_acc, scaled_acc, counts, scaled, averaged[top],
-                       seeds, train_size)
+                       f"MLP 64-{width}-{width}-10 on {train_size} digit images", seeds)
     smaller = sum(results[0.5][s]["loss_gap"] < results[0.0][s]["loss_gap"]
                   for s in range(seeds))
     better = sum(results[0.5][s]["test_accuracy"] >= results[0.0][s]["test_accuracy"]
@@ -158,11 +158,10 @@ def run(out_dir, quick: bool = False, seed: int = 0):
                   __doc__.split("\n\n", 1)[1], sections, figures, numbers)
 
 
-def _figures(out_dir, results, mc_acc, scaled_acc, counts, scaled, averaged, seeds,
-             train_size):
+def _figures(out_dir, results, mc_acc, scaled_acc, counts, scaled, averaged, setup, seeds):
     path = os.path.join(out_dir, "dropout.png")
-    with slide_figure(path, 1, 3, f"MLP 64-256-256-10 on {train_size} digit images: dropout "
-                      f"probability p ({seeds} seeds)", panel_size=(4.4, 3.9)) as axes:
+    with slide_figure(path, 1, 3, f"{setup}: dropout probability p ({seeds} seeds)",
+                      panel_size=(4.4, 3.9)) as axes:
         ax = axes[0]
         for k, p in enumerate(PROBABILITIES):
             for key, marker, name in (("train_loss", "o", "train"), ("test_loss", "s", "test")):
@@ -185,7 +184,7 @@ def _figures(out_dir, results, mc_acc, scaled_acc, counts, scaled, averaged, see
         ax = axes[2]
         ax.plot(averaged.max(axis=1), scaled.max(axis=1), ".", markersize=3, alpha=0.5)
         ax.plot([0, 1], [0, 1], "k--", linewidth=1)
-        ax.set(xlabel=f"top-class probability, mean of {max(counts)} thinned nets",
-               ylabel="top-class probability, weight scaling", aspect="equal",
+        ax.set(xlabel=f"P(top class), mean of {max(counts)} thinned nets",
+               ylabel="P(top class), weight scaling", aspect="equal",
                xlim=(0, 1.02), ylim=(0, 1.02), title="the same test images")
     return [path]
