@@ -149,7 +149,7 @@ def _figures(out_dir, draw, train, test, ridge_train, ridge_test, n_draws):
             ax.set(xlim=(0, 1), ylim=(-1.6, 1.6), xlabel="x", ylabel="t", title=title)
         legend_outside(axes[3])
     curves = os.path.join(out_dir, "polynomial_rmse.png")
-    with slide_figure(curves, 1, 2, f"$E_{RMS}$, N = 10 training points, 100 test points "
+    with slide_figure(curves, 1, 2, f"$E_{{RMS}}$, N = 10 training points, 100 test points "
                       f"(median of {n_draws} draws)") as axes:
         axes[0].plot(DEGREES, train, "o-", label="training")
         axes[0].plot(DEGREES, test, "s-", label="test")
