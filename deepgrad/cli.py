@@ -182,7 +182,7 @@ def cmd_eval(args) -> int:
 
     from deepgrad.config import apply_overrides, build_run, validate_config
     from deepgrad.data import load_csv, load_npz
-    from deepgrad.io import restore
+    from deepgrad.io import building_from, restore
 
     path = _checkpoint_path(args.checkpoint)
     from deepgrad.config import load_run_checkpoint
@@ -196,7 +196,8 @@ def cmd_eval(args) -> int:
     if overrides:
         apply_overrides(config, overrides)
         config = validate_config(config, source=f"{path} (stored config) with --set")
-    run = build_run(config)
+    with building_from(checkpoint):
+        run = build_run(config)
     restore(checkpoint, run.model)
     if args.data:
         if args.data.lower().endswith(".npz"):

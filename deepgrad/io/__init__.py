@@ -4,8 +4,9 @@ This layer imports only deepgrad's bottom layer and deepgrad.nn; safetensors and
 imported when a function that needs them is called.
 """
 
-from deepgrad.io.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, restore,
-                                    restore_generator, save_checkpoint)
+from deepgrad.io.checkpoint import (Checkpoint, CheckpointError, building_from,
+                                    load_checkpoint, restore, restore_generator,
+                                    save_checkpoint)
 
 
 def export_onnx(*args, **kwargs):
@@ -16,4 +17,5 @@ def export_onnx(*args, **kwargs):
 
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "restore",
+           "building_from",
            "restore_generator", "export_onnx"]

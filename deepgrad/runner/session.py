@@ -241,6 +241,13 @@ def _load_for_resume(run_dir: str, overrides):
                        "is chosen by --out, the config's output_dir, or runs/<name>); start the "
                        "run without --resume")
     checkpoint = load_run_checkpoint(last)
+    from deepgrad.io.schema import RESUME
+
+    missing = [key for key in RESUME if key not in (checkpoint.metadata or {})]
+    if missing or checkpoint.config is None:
+        raise RunError(f"{last}: cannot resume: the checkpoint lacks "
+                       f"{['metadata.' + k for k in missing] or ['config']} (it was not written "
+                       "by `deepgrad train`)")
     config = copy.deepcopy(checkpoint.config)
     if overrides:
         apply_overrides(config, overrides)
@@ -337,7 +344,13 @@ def train_run(config_path, overrides=(), out_dir=None, resume: bool = False,
         checkpoint, config = _load_for_resume(run_dir, overrides)
     config["output_dir"] = run_dir
     os.makedirs(run_dir, exist_ok=True)
-    run = build_run(config)
+    if checkpoint is not None:
+        from deepgrad.io import building_from
+
+        with building_from(checkpoint):
+            run = build_run(config)
+    else:
+        run = build_run(config)
     trainer = run.trainer()
     session = Session(run, run_dir, os.fspath(config_path))
     trainer.callbacks = session.trainer_callbacks()
