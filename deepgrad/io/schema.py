@@ -238,7 +238,8 @@ RNG_STATES = DictOf(RngEntry())
 # checked when present (other writers store less), RESUME lists what a resume needs
 _RUN_FIELDS = {
     "history": ListOf(DictOf(Number()), max_length=MAX_EPOCH),
-    "callbacks": ListOf(Fields({"type": Str(max_length=200), "state": DictOf(Any())})),
+    "callbacks": ListOf(Fields({"type": Str(max_length=200), "state": Any()},
+                               {"position": Int(0, 10_000)})),
     "elapsed": Number(finite=True, low=0),
     "best": Fields({"monitor": Str(max_length=200), "mode": Str({"min", "max"}),
                     "value": Optional(Number(finite=True)),
