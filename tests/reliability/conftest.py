@@ -6,11 +6,10 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)  # the tests import hostile.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the tests import hostile.py
 
-SPIRALS = os.path.join(ROOT, "examples", "spirals.yaml")
+from hostile import SPIRALS  # noqa: E402
+
 SPIRALS_TINY = ["data.n=300", "training.epochs=3", "training.batch_size=32"]
 
 

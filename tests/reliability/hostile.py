@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MARKER_NAME = "EXECUTED"
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SPIRALS = os.path.join(ROOT, "examples", "spirals.yaml")
 
 
 @dataclass
@@ -321,7 +324,8 @@ def byte_cases(good: bytes, marker: str) -> list:
             value=float("nan"))), "metadata.best.value: expected a finite number"),
         ("elapsed_infinite", edit_doc(good, _set_meta("elapsed", float("inf"))),
          "metadata.elapsed"),
-        ("callbacks_not_list", edit_doc(good, _set_meta("callbacks", {"a": 1})),
+        ("callbacks_not_list", edit_doc(good, lambda d: d["metadata"].update(
+            callbacks={"a": d["metadata"]["callbacks"]})),
          "metadata.callbacks: expected a list"),
         # the stored config, re-signed
         ("config_huge_layer", edit_doc(good, _first_layer_args(

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import HERE, ROOT, SPIRALS
-from hostile import MARKER_NAME, build_corpus, edit_header, pack, sign, split
+from hostile import (HERE, MARKER_NAME, ROOT, SPIRALS, build_corpus, edit_header, pack, sign,
+                     split)
 
 from deepgrad.io import CheckpointError, load_checkpoint, save_checkpoint
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import SPIRALS
+from hostile import SPIRALS
 
 from deepgrad.config import ConfigError, load_config
 
