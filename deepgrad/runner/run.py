@@ -66,6 +66,7 @@ class Run:
         eval_size = training["eval_batch_size"]
         self.val_loader = DataLoader(val, eval_size) if val is not None else None
         self.test_loader = DataLoader(test, eval_size) if test is not None else None
+        layout.check_callback_paths(self.run_dir, config)
         self.callbacks = build_callbacks(config, self.scheduler, self.run_dir)
         regularization = config["regularization"]
         self.trainer = Trainer(self.model, self.loss, self.optimizer,
