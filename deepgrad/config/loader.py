@@ -241,6 +241,10 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
             continue
         elif _normalized_entry(target) and last not in target:
             target = target["args"]    # a normalized {type, args} entry (a stored config)
+        if tuple(parts) in _FILE_KEYS and isinstance(value, str) and value \
+                and not os.path.isabs(value):
+            # a path typed on the command line means the shell's directory, not the config's
+            value = os.path.abspath(value)
         target[last] = value
         if positions is not None:
             positions[tuple(str(p) for p in parts)] = (label, label)
@@ -279,6 +283,11 @@ def read_config_text(path) -> str:
         line = raw[:error.start].count(b"\n") + 1
         raise ConfigError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x} at "
                            f"offset {error.start}); save the config as UTF-8"], path) from None
+
+
+# data files: relative in a YAML file = relative to that file; in a --set = to the current
+# directory
+_FILE_KEYS = {("data", "path"), ("data", "test_path")}
 
 
 def load_config(path, overrides=()) -> dict:
