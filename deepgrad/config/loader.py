@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from deepgrad._optional import require
 from deepgrad.config.schema import ConfigError, format_path
 from deepgrad.config.validate import validate_config
 
@@ -126,7 +127,7 @@ def parse_yaml(text: str, source: str = "<config>") -> tuple:
     """(data, positions) from YAML text; ConfigError for a syntax error, duplicate keys,
     recursive or exploding aliases, excessive nesting or huge integers (checked on the node
     tree before any value is built)."""
-    import yaml
+    yaml = require("yaml", "reading YAML configs")
 
     try:
         _check_depth(text, source)
@@ -192,7 +193,6 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
     by the validator afterwards, so an unknown key gets the usual "did you mean" message,
     located at the `--set` option. Returns `config` (modified in place).
     """
-    import yaml
 
     errors = []
     for text in overrides:

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepgrad._optional import require
+
 FORMAT_NAME = "deepgrad.checkpoint"
 FORMAT_VERSION = 2              # 2: the digest covers the tensor table (1 is still read)
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -280,7 +282,7 @@ def _digest(entries: dict, text: str, payload, key: "bytes | None"):
 def _serialize(arrays: dict, text: str, key: "bytes | None") -> bytes:
     """safetensors bytes whose metadata carries `text` and the digest of table, text and
     payload."""
-    from safetensors.numpy import save
+    save = require("safetensors.numpy", "writing checkpoints").save
 
     method = "hmac-sha256" if key is not None else "sha256"
     placeholder = secrets.token_hex(32)  # 64 hex characters, exactly as long as the digest
