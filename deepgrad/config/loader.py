@@ -193,7 +193,6 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
     by the validator afterwards, so an unknown key gets the usual "did you mean" message,
     located at the `--set` option. Returns `config` (modified in place).
     """
-
     errors = []
     for text in overrides:
         label = f"--set {text}"
