@@ -73,3 +73,15 @@ def test_fit_trainer_and_mlp_resolve_names_through_the_registry():
     history, trainer = dg.fit(model, (x, y), epochs=1, optimizer="rmsprop", verbose=0)
     assert isinstance(trainer, Trainer) and isinstance(trainer.optimizer, optim.RMSprop)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_every_public_module_class_of_nn_is_registered():
+    """A layer or loss added to deepgrad.nn without @register would be unknown to configs."""
+    import inspect
+
+    unregistered = [name for name, obj in vars(nn).items()
+                    if inspect.isclass(obj) and issubclass(obj, nn.Module)
+                    and obj not in (nn.Module, nn.ModuleList)
+                    and all(registry.name_of(kind, obj) != name
+                            for kind in ("layer", "loss", "model"))]
+    assert unregistered == [], f"add @register(...) to {unregistered}"
