@@ -85,3 +85,18 @@ def test_every_public_module_class_of_nn_is_registered():
                     and all(registry.name_of(kind, obj) != name
                             for kind in ("layer", "loss", "model"))]
     assert unregistered == [], f"add @register(...) to {unregistered}"
+
+
+def test_every_optimizer_and_schedule_is_registered():
+    import inspect
+
+    from deepgrad.optim import Optimizer, lr_scheduler
+
+    optimizers = [n for n, o in vars(optim).items() if inspect.isclass(o)
+                  and issubclass(o, Optimizer) and o is not Optimizer]
+    schedules = [n for n, o in vars(lr_scheduler).items() if inspect.isclass(o)
+                 and o.__module__ == lr_scheduler.__name__ and hasattr(o, "step")
+                 and not n.startswith("_") and n != "LRScheduler"]
+    assert optimizers and schedules
+    assert [n for n in optimizers if registry.name_of("optimizer", vars(optim)[n]) != n] == []
+    assert [n for n in schedules if not registry.contains("schedule", n)] == []
