@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from deepgrad.config import registry
 from deepgrad.config.schema import ConfigError
-from deepgrad.config.validate import layer_args, model_outputs, output_index, validate_config
+from deepgrad.config.validate import (build_augment, layer_args, model_outputs, output_index,
+                                      validate_config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,7 +280,9 @@ def build_run(config: dict) -> Run:
         scheduler = registry.lookup("schedule", config["schedule"]["type"])(optimizer, **sched)
     train, val, test, scaler = build_datasets(config["data"], generators)
     train_loader = DataLoader(train, training["batch_size"], shuffle=True,
-                              generator=generators["data"])
+                              generator=generators["data"],
+                              transform=build_augment(config["data"].get("augment")),
+                              num_workers=config["data"].get("num_workers", 0))
     eval_size = training["eval_batch_size"]
     val_loader = DataLoader(val, eval_size) if val is not None else None
     test_loader = DataLoader(test, eval_size) if test is not None else None

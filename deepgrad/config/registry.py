@@ -20,7 +20,7 @@ import inspect
 import pkgutil
 
 KINDS = ("layer", "activation", "loss", "optimizer", "schedule", "model", "dataset",
-         "callback")
+         "callback", "transform")
 
 _explicit: dict = {kind: {} for kind in KINDS}   # register(...) calls: they win
 _discovered: dict | None = None                  # filled by _discover() on first use
@@ -127,6 +127,9 @@ def _discover() -> dict:
         for alias, target in _CALLBACK_ALIASES.items():
             if target in table["callback"]:
                 table["callback"][alias] = table["callback"][target]
+    from deepgrad.data.transforms import TRANSFORMS  # the table next to the classes
+
+    table["transform"] = dict(TRANSFORMS)
     # the config package's own entries (graph model, datasets) register themselves
     importlib.import_module("deepgrad.config.graph")
     importlib.import_module("deepgrad.config.datasets")

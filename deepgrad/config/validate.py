@@ -354,7 +354,46 @@ def _check_data(v: Validator, raw, path=("data",)):
             if value is not MISSING:
                 out[key] = value
     out["limit"] = _check_limit(v, raw.get("limit"), path + ("limit",))
+    out["augment"] = _check_augment(v, raw.get("augment"), path + ("augment",))
     return out
+
+
+def _check_augment(v: Validator, raw, path):
+    """data.augment: a list of transforms, each {type: Name, argument: value, ...}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        v.error(path, f"expected a list of transforms such as [{{type: RandomCrop, size: 28, "
+                      f"padding: 2}}, {{type: RandomHorizontalFlip}}], got {_describe(raw)}")
+        return MISSING
+    out = []
+    for i, spec in enumerate(raw):
+        item = path + (i,)
+        spec = {"type": spec} if isinstance(spec, str) else spec
+        if not v.mapping(spec, item):
+            continue
+        kind = spec.get("type")
+        if not registry.contains("transform", kind):
+            v.error(item + ("type",), registry.unknown_message("transform", kind))
+            continue
+        target = registry.lookup("transform", kind)
+        args, paths = _inline_args(v, spec, item, ("type",))
+        before = len(v.errors)
+        args = v.call_args(target, args, paths, kind)
+        if len(v.errors) == before:
+            _dry_build(v, target, args, item, kind)
+        out.append({"type": kind, **args})
+    return out
+
+
+def build_augment(specs):
+    """The validated data.augment list as one Compose transform (None when absent)."""
+    if not specs:
+        return None
+    from deepgrad.data.transforms import Compose
+
+    return Compose([registry.lookup("transform", spec["type"])(
+        **layer_args({k: a for k, a in spec.items() if k != "type"})) for spec in specs])
 
 
 def _check_limit(v: Validator, limit, path):

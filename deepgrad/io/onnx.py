@@ -253,6 +253,12 @@ def _adaptive_avg_pool(g, m, name, x, shape, out_shape):
     return g.node("AveragePool", [x], name, kernel_shape=kernel, strides=kernel)
 
 
+def _global_avg_pool(g, m, name, x, shape, out_shape):
+    # GlobalAveragePool keeps (N, C, 1, 1); deepgrad's layer drops the spatial axes
+    pooled = g.node("GlobalAveragePool", [x], f"{name}.pool")
+    return g.node("Flatten", [pooled], name, axis=1)
+
+
 EXPORTERS = {
     "Linear": _linear, "Flatten": _flatten, "Identity": _passthrough,
     "Dropout": _passthrough, "Dropout2d": _passthrough, "AlphaDropout": _passthrough,
@@ -266,8 +272,7 @@ EXPORTERS = {
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "Conv2d": _conv2d, "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool2d": _adaptive_avg_pool, "GaussianNoise": _passthrough,
-    "GlobalAvgPool2d": lambda g, m, name, x, shape, out_shape: g.node("GlobalAveragePool",
-                                                                      [x], name),
+    "GlobalAvgPool2d": _global_avg_pool,
 }
 
 
@@ -308,6 +313,8 @@ def _emit(g, module, names, x, dummy):
     layers = None
     chain = next((LAYER_CHAINS[c.__name__] for c in type(module).__mro__
                   if c.__name__ in LAYER_CHAINS), None)
+    if hasattr(module, "onnx_branches"):
+        return _emit_branches(g, module, names, x, dummy)
     if hasattr(module, "onnx_layers"):
         layers = list(module.onnx_layers())
     elif isinstance(module, Sequential):
@@ -330,6 +337,27 @@ def _emit(g, module, names, x, dummy):
                               f"{type(out).__name__}, expected one Tensor")
     return emit(g, module, name or type(module).__name__, x, tuple(dummy.shape),
                 tuple(out.shape)), out
+
+
+def _emit_branches(g, module, names, x, dummy):
+    """A module whose forward is after(sum of branches(x)) (a residual block), described by
+    `onnx_branches() -> (branches, after)`: lists of layers, an empty branch the identity."""
+    branches, after = module.onnx_branches()
+    values, outputs = [], []
+    for branch in branches:
+        value, out = x, dummy
+        for layer in branch:
+            value, out = _emit(g, layer, names, value, out)
+        values.append(value)
+        outputs.append(out)
+    name = names.get(id(module), type(module).__name__) or type(module).__name__
+    value, out = values[0], outputs[0]
+    for i in range(1, len(values)):
+        value = g.node("Add", [value, values[i]], f"{name}.add")
+        out = out + outputs[i]
+    for layer in after:
+        value, out = _emit(g, layer, names, value, out)
+    return value, out
 
 
 def export_onnx(model, path, input_shape, opset: int = 17, input_name: str = "input",
