@@ -376,6 +376,14 @@ def _check_augment(v: Validator, raw, path):
         if not registry.contains("transform", kind):
             v.error(item + ("type",), registry.unknown_message("transform", kind))
             continue
+        if not registry.lookup("transform", kind).random:
+            # augmentation never touches validation or test batches: a deterministic
+            # transform there would make training and evaluation inputs differ
+            v.error(item + ("type",), f"{kind} is not an augmentation: data.augment applies "
+                                      "to the training batches only, so the validation and "
+                                      "test data would not get it; use data.preprocessing "
+                                      "(e.g. standardize: true) instead")
+            continue
         target = registry.lookup("transform", kind)
         args, paths = _inline_args(v, spec, item, ("type",))
         before = len(v.errors)

@@ -60,3 +60,6 @@ def test_augment_errors_are_located():
     text = CONFIG.replace("  augment:\n", "  augment: RandomCrop\n  unused:\n")
     assert "expected a list of transforms" in _error(text)
     assert "num_workers" in _error(CONFIG.replace("num_workers: 1", "num_workers: -1"))
+    text = CONFIG.replace("- RandomHorizontalFlip", "- {type: Normalize, mean: 0.3, std: 0.3}")
+    assert "Normalize is not an augmentation: data.augment applies to the training" \
+        in _error(text)
