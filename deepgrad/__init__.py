@@ -12,6 +12,7 @@ from deepgrad.random import default_generator, manual_seed
 
 # the library layers above the core, reachable as deepgrad.nn, deepgrad.optim, deepgrad.data
 from deepgrad import data, nn, optim  # isort: skip
+from deepgrad.io.serialization import load, save  # isort: skip
 
 __version__ = "0.1.0"
 
@@ -25,5 +26,5 @@ __all__ = [
     "is_grad_enabled", "manual_seed", "default_generator", "zeros", "ones", "full", "arange",
     "randn", "rand", "zeros_like", "ones_like", "abs", "cat", "clip", "concatenate", "cos",
     "erf", "exp", "log", "matmul", "maximum", "minimum", "relu", "sigmoid", "sin", "sqrt",
-    "stack", "tanh", "where",
+    "stack", "tanh", "where", "save", "load",
 ]

@@ -156,6 +156,11 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
 
+    def _repr_html_(self):  # notebooks: shape, dtype, autograd state, value preview
+        from deepgrad.display import tensor_html
+
+        return tensor_html(self)
+
     # --- autodiff -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if requires_grad and self.data.dtype.kind != "f":

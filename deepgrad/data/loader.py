@@ -122,6 +122,10 @@ class DataLoader:
         """Whether an epoch draws from the generator (a permutation, an augmentation seed)."""
         return self.shuffle or (self.transform is not None and self.transform.random)
 
+    def _batch_indices(self, order: np.ndarray, b: int) -> np.ndarray:
+        """The dataset indices of batch `b` of an epoch whose sample order is `order`."""
+        return order[b * self.batch_size:(b + 1) * self.batch_size]
+
     def __iter__(self):
         skip, self._resume_position = self._resume_position, 0
         self._epoch_state = self.generator.bit_generator.state
@@ -131,7 +135,7 @@ class DataLoader:
                       if self.transform is not None and self.transform.random else None)
         self.epoch += 1
         self._position = skip
-        tasks = [(b, order[b * self.batch_size:(b + 1) * self.batch_size],
+        tasks = [(b, self._batch_indices(order, b),
                   None if epoch_seed is None else [epoch_seed, b])
                  for b in range(skip, len(self))]
         if self.num_workers == 0:

@@ -29,10 +29,11 @@ import numbers
 
 import numpy as np
 
+from deepgrad.registry import register
 from deepgrad.tensor import Tensor
 
 __all__ = ["Transform", "Compose", "RandomCrop", "RandomHorizontalFlip", "RandomAffine",
-           "RandomErasing", "GaussianNoise", "Normalize", "TRANSFORMS"]
+           "RandomErasing", "GaussianNoise", "Normalize"]
 
 PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 
@@ -154,6 +155,7 @@ def _crop_windows(x, tops, lefts, size):
     return windows[np.arange(x.shape[0]), :, tops, lefts]
 
 
+@register("transform")
 class RandomCrop(Transform):
     """Crop a random `size` window of every image, after optional padding (torchvision's).
 
@@ -224,6 +226,7 @@ class RandomCrop(Transform):
         return text
 
 
+@register("transform")
 class RandomHorizontalFlip(Transform):
     """Mirror each image left-right with probability p."""
 
@@ -240,6 +243,7 @@ class RandomHorizontalFlip(Transform):
         return f"p={self.p}"
 
 
+@register("transform")
 class RandomAffine(Transform):
     """Random rotation, translation and scaling of each image about its center.
 
@@ -338,6 +342,7 @@ def _sample_bilinear(x, src_y, src_x, fill):
     return (top * (1 - fy) + bottom * fy).astype(x.dtype)
 
 
+@register("transform")
 class RandomErasing(Transform):
     """With probability p, overwrite a random rectangle of each image (torchvision's).
 
@@ -404,6 +409,7 @@ class RandomErasing(Transform):
         return f"p={self.p}, scale={self.scale}, ratio={self.ratio}, value={self.value!r}"
 
 
+@register("transform")
 class GaussianNoise(Transform):
     """x + N(mean, std^2) noise, drawn independently for every pixel; with `clip`, the result
     is clipped to [0, 1] (images scaled to [0, 1], as torchvision's v2 GaussianNoise)."""
@@ -422,6 +428,7 @@ class GaussianNoise(Transform):
         return f"std={self.std}, mean={self.mean}, clip={self.clip}"
 
 
+@register("transform")
 class Normalize(Transform):
     """(x - mean[c]) / std[c] for every channel c (one number applies to all channels)."""
 
@@ -452,7 +459,3 @@ class Normalize(Transform):
     def _arguments(self):
         return f"mean={self.mean}, std={self.std}"
 
-
-# the names a config's `data.augment` list may use
-TRANSFORMS = {cls.__name__: cls for cls in (RandomCrop, RandomHorizontalFlip, RandomAffine,
-                                             RandomErasing, GaussianNoise, Normalize)}

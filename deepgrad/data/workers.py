@@ -104,16 +104,18 @@ class WorkerPool:
         for sent in range(min(self.prefetch, len(tasks))):
             self._send(sent, tasks[sent])
         sent = min(self.prefetch, len(tasks))
-        for i, (number, _, _) in enumerate(tasks):
+        for number, _, _ in tasks:
             while number not in ready:
                 got, arrays, error = self._receive()
-                if error is not None:
-                    raise RuntimeError(f"DataLoader worker failed on batch {got}:\n{error}")
-                ready[got] = arrays
+                ready[got] = (arrays, error)
+            arrays, error = ready.pop(number)
+            if error is not None:
+                # raised in batch order, so the same batch is reported for any worker count
+                raise RuntimeError(f"DataLoader worker failed on batch {number}:\n{error}")
             if sent < len(tasks):
                 self._send(sent, tasks[sent])
                 sent += 1
-            yield ready.pop(number)
+            yield arrays
 
     def _send(self, i, task):
         self.tasks[i % len(self.tasks)].put(task)

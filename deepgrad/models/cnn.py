@@ -32,6 +32,7 @@ from deepgrad import ops
 from deepgrad.nn import (BatchNorm2d, Conv2d, Dropout, GlobalAvgPool2d, Linear, MaxPool2d,
                          Module, ReLU, Sequential, init)
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 __all__ = ["VGG", "ResNet", "BasicBlock"]
 
@@ -81,6 +82,7 @@ class _ImageClassifier(Module):
                              f"{expected[1]}, {expected[2]}), got {tuple(x.shape)}")
 
 
+@register("model")
 class VGG(_ImageClassifier):
     """VGG-style network of conv-BN-ReLU stages with max pooling (see the module docstring).
 
@@ -143,6 +145,7 @@ class VGG(_ImageClassifier):
         return f"widths={self.widths}, convs_per_stage={self.convs_per_stage}"
 
 
+@register("layer")
 class BasicBlock(Module):
     """relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); 3x3 convolutions, the first with
     `stride`. The shortcut is the identity when the shape is kept, else a 1x1 convolution with
@@ -173,6 +176,7 @@ class BasicBlock(Module):
         return ops.relu(h + (x if self.shortcut is None else self.shortcut(x)))
 
 
+@register("model")
 class ResNet(_ImageClassifier):
     """A small ResNet of BasicBlocks for 28x28 images (see the module docstring).
 

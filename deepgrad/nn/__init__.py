@@ -14,6 +14,7 @@ from deepgrad.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Hing
 from deepgrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from deepgrad.nn.conv import Conv2d
 from deepgrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d
+from deepgrad.nn.graph import Add, Concat, GraphModel
 from deepgrad.nn.fusion import fuse, unfuse
 
 __all__ = [
@@ -25,6 +26,6 @@ __all__ = [
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "MultiMarginLoss", "HingeLoss", "PerceptronLoss", "l1_penalty", "l2_penalty", "elastic_net",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d", "fuse",
-    "unfuse",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d",
+    "GraphModel", "Add", "Concat", "fuse", "unfuse",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 
 from deepgrad.engine import RemovableHandle, _HookList
 from deepgrad.tensor import Tensor
+from deepgrad.registry import register
 
 
 class Parameter(Tensor):
@@ -276,6 +277,17 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    def summary(self, input_size=None, dtype=None):
+        """A Keras-like table: layer, output shape (from a forward pass on zeros of
+        `input_size`, batch dimension included), parameter count, trainable; and totals.
+        See deepgrad/nn/summary.py."""
+        from deepgrad.nn.summary import summarize  # nn.summary imports this module
+
+        return summarize(self, input_size, dtype)
+
+    def _repr_html_(self):
+        return self.summary()._repr_html_()
+
     def __repr__(self):
         children = [f"({name}): " + repr(child).replace("\n", "\n  ")
                     for name, child in self._modules.items()]
@@ -285,6 +297,7 @@ class Module:
         return head + "\n  " + "\n  ".join(children) + "\n)"
 
 
+@register("layer")
 class Sequential(Module):
     """Modules applied one after another: Sequential(Linear(784, 256), ReLU(), ...)."""
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deepgrad.config import ConfigError, load_config_text
-from deepgrad.config.build import build_run
+from deepgrad.runner.run import Run
 from deepgrad.data.transforms import Compose, RandomCrop, RandomHorizontalFlip
 
 CONFIG = textwrap.dedent("""\
@@ -38,7 +38,7 @@ def test_augment_builds_a_transform_for_the_training_loader_only(tmp_path):
     assert config["data"]["augment"] == [
         {"type": "RandomCrop", "size": 28, "padding": 2, "padding_mode": "reflect"},
         {"type": "RandomHorizontalFlip"}]
-    run = build_run(config)
+    run = Run(config, run_dir=tmp_path)
     transform = run.train_loader.transform
     assert isinstance(transform, Compose)
     assert [type(t) for t in transform.transforms] == [RandomCrop, RandomHorizontalFlip]

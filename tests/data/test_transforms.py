@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from deepgrad.data.transforms import (TRANSFORMS, Compose, GaussianNoise, Normalize,
+from deepgrad import registry
+from deepgrad.data.transforms import (Compose, GaussianNoise, Normalize,
                                       RandomAffine, RandomCrop, RandomErasing,
                                       RandomHorizontalFlip)
 from deepgrad.tensor import Tensor
@@ -183,5 +184,5 @@ def test_bad_arguments_and_missing_generator():
                                     generator=np.random.default_rng(0))
     with pytest.raises(TypeError, match="Compose: item 1 is not a transform"):
         Compose([RandomHorizontalFlip(), "flip"])
-    assert set(TRANSFORMS) == {"RandomCrop", "RandomHorizontalFlip", "RandomAffine",
+    assert set(registry.names("transform")) == {"RandomCrop", "RandomHorizontalFlip", "RandomAffine",
                                "RandomErasing", "GaussianNoise", "Normalize"}
