@@ -50,6 +50,9 @@ def make_batch(dataset, indices, transform, seed):
 
 def _worker_loop(dataset, transform, tasks, results, parent_pid):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # never wait at exit for batches nobody will read (a dead parent leaves the pipe full,
+    # and the exit would join the thread blocked writing to it)
+    results.cancel_join_thread()
     while True:
         try:
             task = tasks.get(timeout=POLL_SECONDS)
@@ -58,7 +61,6 @@ def _worker_loop(dataset, transform, tasks, results, parent_pid):
                 return  # the main process is gone
             continue
         if task is None:
-            results.cancel_join_thread()  # exit even if the main process stopped reading
             return
         number, indices, seed = task
         try:

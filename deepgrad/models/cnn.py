@@ -75,6 +75,14 @@ class _ImageClassifier(Module):
 
     input_size = (28, 28)
 
+    def _set_shape(self, name, num_classes, in_channels, widths, resolutions):
+        self.widths = _check_sizes(name, "widths", widths)
+        if len(self.widths) > 4:
+            raise ValueError(f"{name}: at most 4 stages fit a 28x28 input ({resolutions}), "
+                             f"got widths={self.widths!r}")
+        self.num_classes = _check_count(name, "num_classes", num_classes)
+        self.in_channels = _check_count(name, "in_channels", in_channels)
+
     def _check_input(self, x):
         expected = (self.in_channels,) + self.input_size
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
@@ -101,13 +109,8 @@ class VGG(_ImageClassifier):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(32, 64, 128),
                  convs_per_stage: int = 2, dropout: float = 0.0, generator=None):
         super().__init__()
-        self.widths = _check_sizes("VGG", "widths", widths)
-        if len(self.widths) > 4:
-            raise ValueError(f"VGG: at most 4 stages fit a 28x28 input (28 -> 14 -> 7 -> 3), "
-                             f"got widths={self.widths!r}")
+        self._set_shape("VGG", num_classes, in_channels, widths, "28 -> 14 -> 7 -> 3")
         self.convs_per_stage = _check_count("VGG", "convs_per_stage", convs_per_stage)
-        self.num_classes = _check_count("VGG", "num_classes", num_classes)
-        self.in_channels = _check_count("VGG", "in_channels", in_channels)
         if not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"VGG: dropout must be a probability in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
@@ -193,13 +196,8 @@ class ResNet(_ImageClassifier):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, widths=(16, 32, 64),
                  blocks_per_stage: int = 2, generator=None):
         super().__init__()
-        self.widths = _check_sizes("ResNet", "widths", widths)
-        if len(self.widths) > 4:
-            raise ValueError(f"ResNet: at most 4 stages fit a 28x28 input (28 -> 14 -> 7 -> "
-                             f"4), got widths={self.widths!r}")
+        self._set_shape("ResNet", num_classes, in_channels, widths, "28 -> 14 -> 7 -> 4")
         self.blocks_per_stage = _check_count("ResNet", "blocks_per_stage", blocks_per_stage)
-        self.num_classes = _check_count("ResNet", "num_classes", num_classes)
-        self.in_channels = _check_count("ResNet", "in_channels", in_channels)
         rng = get_generator(generator)
         self.stem = Sequential(_conv3x3(self.in_channels, self.widths[0], 1, rng),
                                BatchNorm2d(self.widths[0]), ReLU())

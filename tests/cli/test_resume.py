@@ -10,19 +10,25 @@ import pytest
 
 from deepgrad.io import load_checkpoint
 
-from cli_helpers import FASHION_SLICE, example, needs_fashion, run_subprocess
+from cli_helpers import CNN_SLICE, FASHION_SLICE, example, needs_fashion, run_subprocess
 
 # 3 classes, dropout 0.1 in two layers, Adam, early stopping (patience 2) on val_accuracy
 SPIRALS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
            "training.callbacks[0].patience=2"]
 FASHION = [s for s in FASHION_SLICE if not s.startswith("training.epochs")] + [
     "training.epochs=3"]
+CNN_FASHION = [s for s in CNN_SLICE if not s.startswith("training.epochs")] + [
+    "training.epochs=2"]
 EXAMPLES = [  # (config, settings, kill after epoch)
     ("spirals.yaml", SPIRALS, 3),
     ("regression_1d.yaml", ["data.n=120", "training.epochs=4"], 2),
     pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 2,
                  marks=needs_fashion),
     pytest.param("lenet_deeply_supervised.yaml", FASHION, 1, marks=needs_fashion),
+    # augmentation in a background worker: its per-epoch seed resumes with the loader (slow:
+    # three processes; tests/data/test_loader_workers.py resumes the loader mid-epoch)
+    pytest.param("fashion_mnist_vgg.yaml", CNN_FASHION, 1,
+                 marks=[needs_fashion, pytest.mark.slow]),
 ]
 
 

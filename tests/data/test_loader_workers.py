@@ -173,22 +173,53 @@ _CTRL_C_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_leaves_no_worker_behind():
-    process = subprocess.Popen([sys.executable, "-c", _CTRL_C_SCRIPT], stdout=subprocess.PIPE,
+def _start_script(script):
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    line = process.stdout.readline()
+    assert line.startswith("children"), process.stderr.read()
+    workers = [int(p) for p in line.split()[1:]]
+    assert len(workers) == 2
+    return process, workers
+
+
+def _wait_gone(pids, seconds=10):
+    deadline = time.time() + seconds
+    while any(_alive(p) for p in pids) and time.time() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(p) for p in pids)
+
+
+def test_workers_exit_when_the_main_process_is_killed():
+    # SIGKILL gives the main process no chance to clean up: the workers notice their parent
+    # is gone, even with batches of theirs left unread in a full pipe
+    # batches of 128 images of 28x28 (400 kB, more than a pipe holds) that stay unread
+    script = (_CTRL_C_SCRIPT.replace("time.sleep(0.01)", "time.sleep(1 if i > 3 else 0)")
+              .replace("np.zeros((100000, 1, 4, 4), np.float32), np.arange(100000)",
+                       "np.zeros((3000, 1, 28, 28), np.float32), np.arange(3000)")
+              .replace("DataLoader(data, 2,", "DataLoader(data, 128,"))
+    process, workers = _start_script(script)
     try:
-        line = process.stdout.readline()
-        assert line.startswith("children"), process.stderr.read()
-        workers = [int(p) for p in line.split()[1:]]
-        assert len(workers) == 2
+        process.kill()
+        process.wait(timeout=30)
+        assert _wait_gone(workers)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_ctrl_c_leaves_no_worker_behind():
+    process, workers = _start_script(_CTRL_C_SCRIPT)
+    try:
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=30)
         assert "KeyboardInterrupt" in err
-        deadline = time.time() + 10
-        while any(_alive(p) for p in workers) and time.time() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(p) for p in workers)
+        assert _wait_gone(workers)
     finally:
         if process.poll() is None:
             process.kill()
