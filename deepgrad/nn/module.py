@@ -194,8 +194,16 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: `p.grad = None`, or with set_to_none=False zeros in the same
+        `.grad` tensor (a fresh array, so no other tensor sharing the old one changes)."""
         for p in self.parameters():
-            p.grad = None
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data = np.zeros_like(p.data)
+                p.grad._bump()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for p in self.parameters():

@@ -5,7 +5,7 @@
       metrics.csv                 one row per epoch: epoch, loss, metrics, val_*, lr
       checkpoints/last.safetensors   the full run state after the latest epoch
       checkpoints/best.safetensors   the same, at the epoch with the best monitored value
-      tb/                         TensorBoard event files (when tensorboardX is installed)
+      tb/                         TensorBoard event files
       report.html                 curves, final metrics, the doctor's report
 
 Every entry point (`Run.fit()` from Python, `deepgrad train`, sweeps) writes exactly this.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import csv
 import html
-import importlib.util
 import os
 
 import numpy as np
@@ -41,6 +40,39 @@ def default_run_dir(config_path, config: dict) -> str:
         return config["output_dir"]
     stem = os.path.splitext(os.path.basename(os.fspath(config_path)))[0]
     return os.path.join("runs", stem)
+
+
+def reserved_paths(run_dir: str) -> dict:
+    """Absolute path -> entry of every file and directory the run itself writes."""
+    entries = (CONFIG_FILE, METRICS_FILE, os.path.join(CHECKPOINT_DIR, LAST),
+               os.path.join(CHECKPOINT_DIR, BEST), TB_DIR, REPORT_FILE)
+    return {os.path.abspath(os.path.join(run_dir, e)): e for e in entries}
+
+
+def check_callback_paths(run_dir: str, config: dict) -> None:
+    """A configured callback must not write over the run's own files (a ModelCheckpoint onto
+    checkpoints/last.safetensors would replace the run state with bare weights)."""
+    from deepgrad import registry
+    from deepgrad.config import ConfigError
+
+    reserved = reserved_paths(run_dir)
+    errors = []
+    for i, spec in enumerate(config["training"]["callbacks"]):
+        target = registry.lookup("callback", spec["type"])
+        for name in getattr(target, "path_args", ()):
+            value = spec["args"].get(name)
+            if not isinstance(value, str):
+                continue
+            path = os.path.abspath(os.path.join(run_dir, value))
+            clash = [reserved.get(path)]
+            if spec["type"] == "ModelCheckpoint" and spec["args"].get("save_last"):
+                clash.append(reserved.get(os.path.join(os.path.dirname(path), LAST)))
+            for entry in filter(None, clash):
+                errors.append(f"training.callbacks[{i}].{name}: {spec['type']} would write "
+                              f"{entry!r}, which the run directory itself holds "
+                              f"(docs/run_directory.md); choose another name")
+    if errors:
+        raise ConfigError(errors)
 
 
 def checkpoint_dir(run_dir: str) -> str:
@@ -94,15 +126,11 @@ def write_metrics(run_dir: str, history: list) -> str:
     return path
 
 
-def tensorboard_available() -> bool:
-    return importlib.util.find_spec("tensorboardX") is not None
-
-
 def log_callbacks(run_dir: str) -> list:
-    """The logging callbacks of the run directory: TensorBoard into tb/ when available."""
+    """The logging callbacks of the run directory: TensorBoard into tb/."""
     from deepgrad.training import TensorBoard
 
-    return [TensorBoard(os.path.join(run_dir, TB_DIR))] if tensorboard_available() else []
+    return [TensorBoard(os.path.join(run_dir, TB_DIR))]
 
 
 def clear_tensorboard(run_dir: str) -> None:

@@ -21,9 +21,10 @@ import os
 import shutil
 import time
 
-from deepgrad.runner import layout
+from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
-from deepgrad.training.callbacks import Callback, Monitor
+from deepgrad.training.callbacks import Callback, Monitor, improved_message
+from deepgrad.training.notebook import progress_display
 
 
 class RunError(Exception):
@@ -38,9 +39,12 @@ class Run:
     ones, the schedule's first), trainer, generators (the named random streams), standardizer,
     and the progress: history (one dict of logs per epoch), epoch, step, elapsed, best
     ({"monitor", "mode", "value", "epoch"}), finished, stopped_early.
+
+    With `write=False` nothing is written to disk (no run directory is created): for runs that
+    are only evaluated, and for the ranks other than 0 of data-parallel training.
     """
 
-    def __init__(self, config: dict, run_dir=None):
+    def __init__(self, config: dict, run_dir=None, write: bool = True):
         from deepgrad.config import (build_callbacks, build_datasets, build_losses,
                                      build_model, build_optimizer, build_schedule)
         from deepgrad.config.build import build_augment, penalties
@@ -49,6 +53,8 @@ class Run:
 
         self.config = config
         self.run_dir = os.fspath(run_dir) if run_dir is not None else config["output_dir"]
+        self.write = write and parallel.writes()   # several ranks: rank 0 writes
+        self._follows = write and not parallel.writes()  # mirrors rank 0's collectives
         training = config["training"]
         self.generators = seed_everything(training["seed"])
         self.model = build_model(config["model"], self.generators)
@@ -63,6 +69,7 @@ class Run:
         eval_size = training["eval_batch_size"]
         self.val_loader = DataLoader(val, eval_size) if val is not None else None
         self.test_loader = DataLoader(test, eval_size) if test is not None else None
+        layout.check_callback_paths(self.run_dir, config)
         self.callbacks = build_callbacks(config, self.scheduler, self.run_dir)
         regularization = config["regularization"]
         self.trainer = Trainer(self.model, self.loss, self.optimizer,
@@ -74,6 +81,7 @@ class Run:
                                aux_weight_decay=training["aux_weight_decay"],
                                generator=self.generators["noise"])
         self.history, self.epoch, self.step, self.elapsed = [], 0, 0, 0.0
+        self._verbose = False             # say what the run did (training.verbose)
         self.finished = self.stopped_early = False
         self.monitor = self._monitor()
         self.best = {"monitor": self.monitor.monitor, "mode": self.monitor.mode,
@@ -81,10 +89,12 @@ class Run:
         self.resumed_from = None
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
+        parallel.distribute(self)         # several MPI ranks: shard data, average gradients
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def from_config(cls, config, run_dir=None, overrides=(), resume: bool = False) -> "Run":
+    def from_config(cls, config, run_dir=None, overrides=(), resume: bool = False,
+                    write: bool = True) -> "Run":
         """A Run from a config file (path), a config dict (raw or validated) and `--set`-style
         overrides. The run directory is `run_dir`, else the config's `output_dir`, else
         runs/<name> (a file without name or output_dir: runs/<file stem>). With `resume=True`
@@ -107,7 +117,7 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
-        run = cls(resolved, run_dir)
+        run = cls(resolved, run_dir, write=write)
         if checkpoint is not None:
             run.restore(checkpoint)
         return run
@@ -156,22 +166,29 @@ class Run:
         every epoch; a resumed run continues where its checkpoint ended. `callbacks` are added
         after the configured ones for this call. Writes report.html at the end unless
         `report=False`. Returns the list of epoch logs of the whole run."""
-        os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
-        layout.write_config(self.run_dir, self.config)
-        if self.resumed_from is None:
-            layout.clear_tensorboard(self.run_dir)
-        layout.write_metrics(self.run_dir, self.history)
+        if self.write:
+            os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
+            layout.write_config(self.run_dir, self.config)
+            if self.resumed_from is None:
+                layout.clear_tensorboard(self.run_dir)
+            layout.write_metrics(self.run_dir, self.history)
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
-            extra = list(callbacks) + layout.log_callbacks(self.run_dir)
-            self._fit_callbacks = list(self.callbacks) + extra
+            verbose = verbose if parallel.writes() else 0
+            extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
+            # the epoch's line first, then what the run did at its end; a display has no
+            # state, so it is not one of the callbacks whose states a checkpoint keeps
+            display = [progress_display()] if verbose else []
+            # ranks other than 0 run no callback that writes files
+            self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
+            self._verbose = bool(verbose)
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
             self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
-                             callbacks=self._fit_callbacks + [_Recorder(self)])
-        if report:
+                             callbacks=self._fit_callbacks + display + [_Recorder(self)])
+        if report and (self.write or self._follows):
             self.write_report()
         return self.history
 
@@ -186,14 +203,30 @@ class Run:
             raise ValueError(f"evaluate: the config gives no {split} data")
         return self.trainer.evaluate(loaders[split])
 
+    def preprocess(self, x):
+        """Arrays of raw samples as the model sees them: flattened and standardized as the
+        config's preprocessing did to the training data."""
+        if self.config["data"]["preprocessing"]["flatten"]:
+            x = x.reshape(len(x), -1)
+        if self.standardizer is not None:
+            x = self.standardizer.transform(x)
+        return x
+
     def final_metrics(self) -> dict:
         """{split: metrics} for the validation and test splits the run has."""
         return {split: self.evaluate(split) for split, loader in
                 (("validation", self.val_loader), ("test", self.test_loader))
                 if loader is not None}
 
-    def write_report(self) -> str:
-        return layout.write_report(self, self.final_metrics())
+    def write_report(self, final_metrics=None) -> str:
+        """report.html (curves, final metrics, the doctor's report); returns its path. On a
+        rank other than 0 nothing is written, but the evaluation is shared with rank 0."""
+        if final_metrics is None:
+            final_metrics = self.final_metrics()
+        if not parallel.writes():
+            parallel.follow_report(self)
+            return os.path.join(self.run_dir, layout.REPORT_FILE)
+        return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------
     def callback_states(self) -> tuple:
@@ -242,7 +275,8 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
-        self._pending_states = list(meta["callbacks"])
+        self._pending_states = parallel.local_states(meta["callbacks"])
+        parallel.synchronize(self)
 
     def _restore_callbacks(self) -> None:
         states, self._pending_states = self._pending_states, None
@@ -261,9 +295,12 @@ class Run:
         self.history.append({k: float(v) for k, v in logs.items()})
         self.epoch, self.step = epoch + 1, self._base_step + trainer_step
         value = logs.get(self.monitor.monitor)
-        improved = self.monitor.improved(value, self.best["value"])
+        previous = self.best["value"]
+        improved = self.monitor.improved(value, previous)
         if improved:
             self.best.update(value=float(value), epoch=epoch + 1)
+        if not self.write:
+            return
         last = layout.last_checkpoint(self.run_dir)
         self.save(last)
         if improved:
@@ -271,6 +308,21 @@ class Run:
             shutil.copyfile(last, best + ".tmp")
             os.replace(best + ".tmp", best)
         layout.write_metrics(self.run_dir, self.history)
+        if self._verbose and value is not None:
+            self._say(f"Epoch {epoch + 1}: " + (
+                f"{improved_message(self.monitor.monitor, previous, value)}, saving to "
+                f"{layout.best_checkpoint(self.run_dir)}" if improved else
+                f"{self.monitor.monitor} did not improve from {self.best['value']:.4f}"))
+
+    def _say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def _say_stop(self) -> None:
+        """The early-stopping callback's own sentence, once training ended."""
+        for callback in self._fit_callbacks:
+            if self._verbose and getattr(callback, "stopped_epoch", -1) >= 0 \
+                    and hasattr(callback, "message") and not getattr(callback, "verbose", 0):
+                self._say(callback.message())
 
 
 class _Recorder(Callback):
@@ -297,5 +349,7 @@ class _Recorder(Callback):
         run = self.run
         run.finished = True
         run.stopped_early = bool(self.trainer.stop_training)
-        run.save(layout.last_checkpoint(run.run_dir))
+        run._say_stop()
+        if run.write:
+            run.save(layout.last_checkpoint(run.run_dir))
 

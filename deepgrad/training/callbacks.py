@@ -36,19 +36,35 @@ import time
 
 import numpy as np
 
+from deepgrad.display import format_seconds
+
 from deepgrad.io.checkpoint import load_checkpoint, restore, save_checkpoint
 from deepgrad.registry import register
 
 # --- the checkpoint format (one place, so that it is easy to swap) ---------------------------
+def checkpoint_name(path, owner: str = "save_weights") -> str:
+    """`path` with the ".safetensors" ending added when it has no ending; another ending
+    (".npz", ".pt", ...) is an error, not a file named "best.npz.safetensors"."""
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if name.endswith(".safetensors"):
+        return path
+    ending = os.path.splitext(name)[1]
+    if ending and "{" not in name:   # a template's "{val_loss:.3f}" is no ending
+        raise ValueError(f"{owner}: {path!r} ends in {ending!r}, but deepgrad writes "
+                         "checkpoints as .safetensors files; name it "
+                         f"{os.path.splitext(path)[0] + '.safetensors'!r}")
+    return path + ".safetensors"
+
+
 def save_weights(model, path) -> str:
     """Write `model`'s parameters and buffers to `path` (.safetensors) and return the path.
 
     The file is a deepgrad checkpoint (deepgrad.io): written to a temporary file in the same
     directory, synced, then renamed over `path`, so a crash never leaves a truncated file.
+    A path without an ending gets ".safetensors"; another ending is an error.
     """
-    path = os.fspath(path)
-    if not path.endswith(".safetensors"):
-        path += ".safetensors"
+    path = checkpoint_name(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return save_checkpoint(path, model=model)
 
@@ -306,11 +322,15 @@ class ProgressBar(Callback):
         else:
             count = f"{batch + 1}"
         keys = [k for k in logs if k not in ("batch", "size", "batch_loss")]
-        text = (f"\r{self.epoch_label} {count} - {self.seen / elapsed:.0f} samples/s - "
-                f"{_format_logs(logs, keys)}")
+        timing = format_seconds(elapsed)
+        if self.steps and batch + 1 < self.steps:
+            timing += f" elapsed, ETA {format_seconds(elapsed * (self.steps / (batch + 1) - 1))}"
+        text = (f"\r{self.epoch_label} {count} - {timing} - {self.seen / elapsed:.0f} "
+                f"samples/s - {_format_logs(logs, keys)}")
         out = self._out()
         out.write(text + "\033[K")  # clear what a longer previous line left behind
         out.flush()
+        _OPEN_LINES.add(out)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -321,6 +341,31 @@ class ProgressBar(Callback):
         out = self._out()
         out.write(("\r" + line + "\033[K\n") if self.live else (line + "\n"))
         out.flush()
+        _OPEN_LINES.discard(out)
+
+
+def improved_message(monitor: str, previous, value) -> str:
+    """'val_accuracy improved from 0.9010 to 0.9027' (or 'val_loss is 0.3120' the first
+    time), the words of a callback that saves on improvement."""
+    if previous is None or not math.isfinite(previous):
+        return f"{monitor} is {value:.4f}"
+    return f"{monitor} improved from {previous:.4f} to {value:.4f}"
+
+
+# streams on which a live progress line was left without its newline
+_OPEN_LINES: set = set()
+
+
+def end_progress_lines() -> None:
+    """End any progress line left open (Ctrl-C or an error in the middle of an epoch), so
+    that what is printed next starts on a fresh line."""
+    for stream in list(_OPEN_LINES):
+        try:
+            stream.write("\n")
+            stream.flush()
+        except (ValueError, OSError):  # a closed stream
+            pass
+    _OPEN_LINES.clear()
 
 
 @register("callback")
@@ -372,9 +417,17 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         if self.verbose and self.stopped_epoch >= 0:
-            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}; best "
-                  f"{self.monitor}={self.best:.4f} at epoch {self.best_epoch + 1}"
-                  + (" (weights restored)" if self.restore_best_weights else ""))
+            print(self.message())
+
+    def message(self) -> str:
+        """What happened, as a sentence: "early stopping at epoch 14 (best epoch 11,
+        val_accuracy 0.9027), restoring best weights"; "" when training did not stop early."""
+        if self.stopped_epoch < 0:
+            return ""
+        restoring = (", restoring best weights" if self.restore_best_weights
+                     and self.best_weights is not None else "")
+        return (f"early stopping at epoch {self.stopped_epoch + 1} (best epoch "
+                f"{self.best_epoch + 1}, {self.monitor} {self.best:.4f}){restoring}")
 
     def state_dict(self) -> dict:
         weights = None
@@ -398,7 +451,7 @@ class ModelCheckpoint(Callback):
     Args:
         filepath: target path; may use "{epoch}" (1-based) and any log key, e.g.
             "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.safetensors"; ".safetensors" is added
-            when the name has another ending.
+            to a name without an ending (another ending, such as ".npz", is an error).
         monitor, mode: the quantity that decides what "best" means (as in EarlyStopping).
         save_best_only: write only when the monitored value improves (else every epoch).
         save_last: also write "last.safetensors" next to `filepath` after every epoch.
@@ -410,7 +463,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, filepath, monitor: str = "val_loss", mode: str = "auto",
                  save_best_only: bool = False, save_last: bool = False, verbose: int = 0):
-        self.filepath = os.fspath(filepath)
+        self.filepath = checkpoint_name(filepath, "ModelCheckpoint")
         self.watch = Monitor("ModelCheckpoint", monitor, mode)
         self.monitor, self.mode = monitor, self.watch.mode
         self.save_best_only = save_best_only
@@ -426,11 +479,14 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = self.watch.value(logs)
             if self.watch.improved(value, self.best):
-                self.best = value
+                previous, self.best = self.best, value
                 self.best_path = save_weights(self.model, path)
                 if self.verbose:
-                    print(f"ModelCheckpoint: {self.monitor}={value:.4f} improved, saved "
-                          f"{self.best_path}")
+                    print(f"Epoch {epoch + 1}: {improved_message(self.monitor, previous, value)}"
+                          f", saving to {self.best_path}")
+            elif self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                      f"{self.best:.4f}")
         else:
             self.best_path = save_weights(self.model, path)
         if self.save_last:
@@ -591,8 +647,8 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Write every epoch log value as a TensorBoard scalar (tag = log key, step = epoch + 1).
 
-    Uses tensorboardX, imported when training begins, so the library itself does not
-    depend on it (`pip install tensorboardX`). View with `tensorboard --logdir <log_dir>`.
+    The event file is written by `deepgrad.io.tfevents` (no tensorboardX needed). View with
+    `tensorboard --logdir <log_dir>`.
     """
 
     path_args = ("log_dir",)
@@ -602,16 +658,12 @@ class TensorBoard(Callback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
-        try:
-            from tensorboardX import SummaryWriter
-        except ImportError:
-            raise ImportError("TensorBoard callback: needs the tensorboardX package "
-                              "(pip install tensorboardX)") from None
-        self.writer = SummaryWriter(self.log_dir)
+        from deepgrad.io.tfevents import EventWriter
+
+        self.writer = EventWriter(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.writer.add_scalar(key, float(value), epoch + 1)
+        self.writer.add_scalars({k: float(v) for k, v in (logs or {}).items()}, epoch + 1)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

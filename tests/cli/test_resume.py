@@ -16,20 +16,32 @@ from cli_helpers import CNN_SLICE, FASHION_SLICE, example, needs_fashion, run_su
 SPIRALS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
            "training.callbacks[0].patience=2"]
 FASHION = [s for s in FASHION_SLICE if not s.startswith("training.epochs")] + [
-    "training.epochs=3"]
+    "training.epochs=2"]
 CNN_FASHION = [s for s in CNN_SLICE if not s.startswith("training.epochs")] + [
     "training.epochs=2"]
-EXAMPLES = [  # (config, settings, kill after epoch)
+EXAMPLES = [  # (config, settings, kill after epoch): every example config
     ("spirals.yaml", SPIRALS, 3),
     ("regression_1d.yaml", ["data.n=120", "training.epochs=4"], 2),
-    pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 2,
+    pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 1,
                  marks=needs_fashion),
-    pytest.param("lenet_deeply_supervised.yaml", FASHION, 1, marks=needs_fashion),
+    pytest.param("lenet.yaml", FASHION, 1, marks=needs_fashion),
+    pytest.param("lenet_deeply_supervised.yaml", FASHION, 1,      # the LeNet path above, plus
+                 marks=[needs_fashion, pytest.mark.slow]),        # stateless aux weights
     # augmentation in a background worker: its per-epoch seed resumes with the loader (slow:
     # three processes; tests/data/test_loader_workers.py resumes the loader mid-epoch)
     pytest.param("fashion_mnist_vgg.yaml", CNN_FASHION, 1,
                  marks=[needs_fashion, pytest.mark.slow]),
+    pytest.param("fashion_mnist_resnet.yaml", CNN_FASHION + ["model.blocks_per_stage=1"], 1,
+                 marks=[needs_fashion, pytest.mark.slow]),
 ]
+
+
+def test_every_example_config_is_tested():
+    import glob
+    import os
+
+    names = {p.values[0] if hasattr(p, "values") else p[0] for p in EXAMPLES}  # slow ones too
+    assert names == {os.path.basename(p) for p in glob.glob(example("*.yaml"))}
 
 
 def _weights(run_dir):

@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from tests.distributed.mpi_harness import PYTHON, require_mpi, run_ranks
@@ -92,3 +93,34 @@ def test_a_failing_rank_ends_the_job_within_seconds(mode):
         assert "Aborting all 2 ranks of the job." in done.stderr
     else:
         assert "rank 1" in done.stderr and "signal 9" in done.stderr, done.stderr
+
+
+def test_only_rank_0_writes_the_run_directory(results):
+    """Each rank's Run is given its own directory: rank 1's is never created."""
+    check = results["run_writes"]
+    assert check["rank1_exists"] is False and check["dirs_existing"] == 1.0
+    assert {"checkpoints", "config.yaml", "metrics.csv", "report.html"} <= set(check["rank0"])
+    assert check["accuracy_spread"] == 0.0 and check["history_length"] == 2
+    assert check["sync_layers"] == 1
+
+
+def test_two_ranks_resume_a_two_rank_run_to_the_single_process_weights(results, tmp_path):
+    """The 2-rank run (SyncBatchNorm, SGD) resumed by 2 ranks for a third epoch ends with the
+    weights of one process training 3 epochs with BatchNorm on the whole batches."""
+    from deepgrad.io import load_checkpoint
+    from deepgrad.runner import Run
+
+    check = results["run_writes"]
+    assert check["resumed_epoch"] == 3
+    single = Run.from_config(check["config"], run_dir=tmp_path / "single",
+                             overrides=["training.epochs=3", "training.verbose=0"])
+    single.fit(report=False)
+    saved = load_checkpoint(os.path.join(os.path.dirname(check["config"]), "rank0",
+                                         "checkpoints", "last.safetensors"))
+    assert saved.epoch == 3
+    for name, value in single.model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            assert int(saved.model_state[name]) == int(value)
+            continue
+        relative = np.max(np.abs(saved.model_state[name] - value)) / np.max(np.abs(value))
+        assert relative <= 1e-5, (name, relative)
