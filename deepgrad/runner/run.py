@@ -117,9 +117,13 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
-        run = cls(resolved, run_dir, write=write)
-        if checkpoint is not None:
-            run.restore(checkpoint)
+        if checkpoint is None:
+            return cls(resolved, run_dir, write=write)
+        from deepgrad.io import building_from
+
+        with building_from(checkpoint):   # no bigger model than the checkpoint stores
+            run = cls(resolved, run_dir, write=write)
+        run.restore(checkpoint)
         return run
 
     @staticmethod
@@ -132,6 +136,13 @@ class Run:
                            "directory is chosen by --out, the config's output_dir, or "
                            "runs/<name>); start the run without --resume")
         checkpoint = load_run_checkpoint(last)
+        from deepgrad.io.schema import RESUME
+
+        missing = [key for key in RESUME if key not in (checkpoint.metadata or {})]
+        if missing or checkpoint.config is None:
+            raise RunError(f"{last}: cannot resume: the checkpoint lacks "
+                           f"{['metadata.' + k for k in missing] or ['config']} (it was not "
+                           "written by `deepgrad train`)")
         config = copy.deepcopy(checkpoint.config)
         if overrides:
             apply_overrides(config, list(overrides))
@@ -175,7 +186,8 @@ class Run:
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
             verbose = verbose if parallel.writes() else 0
-            extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
+            extra = list(callbacks) + (layout.log_callbacks(self.run_dir, self.config)
+                                            if self.write else [])
             # the epoch's line first, then what the run did at its end; a display has no
             # state, so it is not one of the callbacks whose states a checkpoint keeps
             display = [progress_display()] if verbose else []
@@ -226,6 +238,9 @@ class Run:
         if not parallel.writes():
             parallel.follow_report(self)
             return os.path.join(self.run_dir, layout.REPORT_FILE)
+        if self.write and self.history:
+            layout.log_final_metrics(self, {k: v for k, v in final_metrics.items()
+                                            if k == "test"})
         return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def _loss_and_grads(model, x):
 
 def test_nn_fuse_runs_conv_and_tiling_max_pool_as_one_primitive_with_close_numbers():
     x = dg.tensor(np.random.default_rng(1).standard_normal((4, 2, 8, 8)))
-    model = _conv_pool_model()
+    model = _conv_pool_model().double()
     assert type(model[:2](x)._node).__name__ == "MaxPool2d"  # never fused unless asked
     composed = _loss_and_grads(model, x)
     assert nn.fuse(model) is model
