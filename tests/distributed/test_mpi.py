@@ -48,6 +48,14 @@ def test_same_weights_as_one_process_after_50_steps(results, name, bound):
     assert check["buckets"] >= 2              # several fused buffers, not one per tensor
 
 
+def test_trainer_clips_the_averaged_gradient_and_reduces_its_metrics(results):
+    """Trainer.fit, grad_clip_norm=0.05 (every step clipped), 2 epochs, float64."""
+    check = results["trainer_with_clipping"]
+    assert check["relative_difference"] <= 1e-12
+    assert check["loss_difference"] <= 1e-12
+    assert check["accuracy"][0] == check["accuracy"][1]
+
+
 def test_sampler_shards_cover_each_global_batch_exactly_once(results):
     check = results["sampler"]
     assert check["exact"] is True
