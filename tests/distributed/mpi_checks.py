@@ -288,6 +288,26 @@ def check_run_writes(directory):
             "sync_layers": sum(isinstance(m, dist.SyncBatchNorm) for m in run.model.modules())}
 
 
+def doc_snippet() -> str:
+    """The Python example of docs/distributed.md."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "distributed.md"), encoding="utf-8") as stream:
+        (code,) = re.findall(r"```python\n(.*?)```", stream.read(), re.S)
+    return code
+
+
+def check_doc_snippet():
+    """The documented loop runs as written on every rank; the ranks end identical."""
+    namespace = {}
+    exec(compile(doc_snippet(), "docs/distributed.md", "exec"), namespace)
+    weights = np.concatenate([p.data.ravel() for p in namespace["model"].parameters()])
+    spread = dist.allreduce(weights.astype(np.float64), "max") - \
+        -dist.allreduce(-weights.astype(np.float64), "max")
+    return {"spread": float(np.max(np.abs(spread))), "loss": float(namespace["loss"].item())}
+
+
 CHECKS = {
     "broadcast": check_broadcast,
     "equivalence_float32": lambda: check_equivalence("float32", overlap=False),
@@ -297,6 +317,7 @@ CHECKS = {
     "equivalence_sync_batchnorm": lambda: check_equivalence("float64", overlap=False,
                                                             batch_norm=True),
     "trainer_with_clipping": check_trainer_with_clipping,
+    "doc_snippet": check_doc_snippet,
     "sampler": check_sampler,
     "sync_batchnorm": check_sync_batchnorm,
     "metrics": check_metrics,

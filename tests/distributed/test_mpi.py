@@ -56,6 +56,12 @@ def test_trainer_clips_the_averaged_gradient_and_reduces_its_metrics(results):
     assert check["accuracy"][0] == check["accuracy"][1]
 
 
+def test_the_documented_example_runs_on_two_ranks(results):
+    check = results["doc_snippet"]
+    assert check["spread"] == 0.0            # identical weights on both ranks
+    assert 0.0 < check["loss"] < 1.2         # it trained (chance level: log 3 = 1.1)
+
+
 def test_sampler_shards_cover_each_global_batch_exactly_once(results):
     check = results["sampler"]
     assert check["exact"] is True
