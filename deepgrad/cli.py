@@ -79,10 +79,11 @@ def _overrides(args) -> list:
 
 def _checkpoint_path(path) -> str:
     """A checkpoint file, or a run directory (its best checkpoint, else its last)."""
+    from deepgrad.runner import layout
+
     path = os.fspath(path)
     if os.path.isdir(path):
-        for name in ("best.safetensors", "last.safetensors"):
-            candidate = os.path.join(path, "checkpoints", name)
+        for candidate in (layout.best_checkpoint(path), layout.last_checkpoint(path)):
             if os.path.exists(candidate):
                 return candidate
         raise CommandError(f"{path} is a directory without checkpoints/best.safetensors or "
@@ -113,10 +114,6 @@ def _class_names(checkpoint, num_classes: int) -> list:
     return [f"class {k}" for k in range(num_classes)]
 
 
-def _is_regression(config: dict) -> bool:
-    return all(loss["type"] in ("MSELoss", "L1Loss") for loss in config["losses"])
-
-
 def _format_metrics(results: dict) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in results.items())
 
@@ -125,78 +122,66 @@ def _config_batch(config_path, overrides, batch_size: int):
     """(run, (x, y)): the run of a config and its first `batch_size` training samples."""
     import numpy as np
 
-    from deepgrad.config import build_run, load_config
     from deepgrad.data import get_batch
+    from deepgrad.runner import Run
 
-    run = build_run(load_config(config_path, overrides))
+    run = Run.from_config(config_path, overrides=overrides)
     dataset = run.train_loader.dataset
     x, y = get_batch(dataset, np.arange(min(batch_size, len(dataset))))
     return run, (x, y)
 
 
 def _objective(run):
-    """The training loss as a function (output, target), penalties excluded: the main loss, or
-    the weighted sum over the outputs of a deeply supervised model."""
-    loss, weights = run.loss, run.loss_weights
-
-    def objective(output, target):
-        if isinstance(output, (tuple, list)):
-            if weights is None:
-                return loss(output[0], target)
-            total = None
-            for weight, out in zip(weights, output):
-                if weight:
-                    term = loss(out, target) * weight
-                    total = term if total is None else total + term
-            return total
-        return loss(output, target)
-
-    return objective
+    """The training loss of (output, target) without the penalties: the Trainer's."""
+    return lambda output, target: run.trainer.objective(output, target, penalties=False)
 
 
 # --------------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from deepgrad.runner import train_run
+    from deepgrad.runner import Run, layout
 
-    verbose = 0 if args.quiet else None
-    result = train_run(args.config, _overrides(args), out_dir=args.out, resume=args.resume,
-                       verbose=verbose)
+    run = Run.from_config(args.config, run_dir=args.out, overrides=_overrides(args),
+                          resume=args.resume)
     out = sys.stdout
-    out.write(f"run directory: {result.run_dir}\n")
-    if result.best.get("value") is not None:
-        out.write(f"best {result.best['monitor']}: {result.best['value']:.4f} at epoch "
-                  f"{result.best['epoch']}\n")
-    for split, values in result.final_metrics.items():
+    if run.resumed_from is not None:
+        out.write(f"resuming {run.run_dir} after epoch {run.epoch} of {run.epochs}\n")
+    if run.complete:
+        out.write(f"{run.run_dir}: the run is already complete ({run.epoch} epochs"
+                  + (", stopped early" if run.stopped_early else "") + ")\n")
+    run.fit(verbose=0 if args.quiet else None, report=False)
+    final = run.final_metrics()
+    report = run.write_report()
+    out.write(f"run directory: {run.run_dir}\n")
+    if run.best["value"] is not None:
+        out.write(f"best {run.best['monitor']}: {run.best['value']:.4f} at epoch "
+                  f"{run.best['epoch']}\n")
+    for split, values in final.items():
         out.write(f"{split}: {_format_metrics(values)}\n")
-    out.write(f"training time: {result.elapsed:.1f} s; report: {result.report_path}\n")
-    test = result.final_metrics.get("test")
+    out.write(f"training time: {run.elapsed:.1f} s; report: {report}\n")
+    test = final.get("test")
     if test and "accuracy" in test:
         out.write(f"test accuracy: {100 * test['accuracy']:.2f}%\n")
+    if not layout.tensorboard_available():
+        out.write("note: tensorboardX is not installed, so no TensorBoard files were "
+                  "written (pip install tensorboardX)\n")
     return 0
 
 
 def cmd_eval(args) -> int:
-    import copy
-
-    from deepgrad.config import apply_overrides, build_run, validate_config
+    from deepgrad.config import load_run_checkpoint
     from deepgrad.data import load_csv, load_npz
     from deepgrad.io import restore
+    from deepgrad.runner import Run
 
     path = _checkpoint_path(args.checkpoint)
-    from deepgrad.config import load_run_checkpoint
-
     checkpoint = load_run_checkpoint(path)
     if checkpoint.config is None:
         raise CommandError(f"{path}: holds no config; `deepgrad eval` needs a checkpoint "
                            "written by `deepgrad train`")
-    config = copy.deepcopy(checkpoint.config)
-    overrides = _overrides(args)
-    if overrides:
-        apply_overrides(config, overrides)
-        config = validate_config(config, source=f"{path} (stored config) with --set")
-    run = build_run(config)
+    run = Run.from_config(checkpoint.config, overrides=_overrides(args),
+                          run_dir=os.path.dirname(os.path.dirname(os.path.abspath(path))))
     restore(checkpoint, run.model)
     if args.data:
         if args.data.lower().endswith(".npz"):
@@ -206,18 +191,17 @@ def cmd_eval(args) -> int:
         else:
             raise CommandError(f"--data {args.data}: expected an .npz (arrays x, y) or a .csv "
                                "file (label in the last column)")
-        if config["data"]["preprocessing"]["flatten"]:
+        if run.config["data"]["preprocessing"]["flatten"]:
             x = x.reshape(len(x), -1)
         if run.standardizer is not None:
             x = run.standardizer.transform(x)
-        results = run.trainer().evaluate((x, y), config["training"]["eval_batch_size"])
-        label = args.data
+        results = run.trainer.evaluate((x, y), run.config["training"]["eval_batch_size"])
+        label, n = args.data, len(y)
     else:
         results = run.evaluate(args.split)
         label = f"{args.split} split"
-    n = len(y) if args.data else len(
-        {"train": run.train_loader, "validation": run.val_loader,
-         "test": run.test_loader}[args.split].dataset)
+        n = len({"train": run.train_loader, "validation": run.val_loader,
+                 "test": run.test_loader}[args.split].dataset)
     print(f"{path}: {label}, {n} samples")
     for key, value in results.items():
         percent = f" ({100 * value:.2f}%)" if key == "accuracy" else ""
@@ -228,7 +212,10 @@ def cmd_eval(args) -> int:
 def cmd_predict(args) -> int:
     import numpy as np
 
+    from deepgrad import Tensor
+    from deepgrad.config.validate import is_regression
     from deepgrad.data import Standardize
+    from deepgrad.nn import functional as F
     from deepgrad.runner.inputs import load_inputs
     from deepgrad.training import predict
 
@@ -245,13 +232,11 @@ def cmd_predict(args) -> int:
         x = scaler.transform(x)
         x = np.asarray(getattr(x, "data", x), dtype=np.float32)
     output = predict(model, x)
-    if _is_regression(checkpoint.config) or output.ndim == 1 or output.shape[1] == 1:
+    if is_regression(checkpoint.config["losses"]) or output.ndim == 1 or output.shape[1] == 1:
         for name, row in zip(names, output.reshape(len(output), -1)):
             print(f"{name}: " + ", ".join(f"{v:.6g}" for v in row))
         return 0
-    logits = output.astype(np.float64)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = F.softmax(Tensor(output.astype(np.float64)), dim=1).data
     classes = _class_names(checkpoint, probs.shape[1])
     k = max(1, min(args.top_k, probs.shape[1]))
     for name, p in zip(names, probs):
@@ -347,14 +332,17 @@ def cmd_diagnose(args) -> int:
 
 
 def cmd_study(args) -> int:
-    from deepgrad.studies import STUDIES, run_study
+    from deepgrad import registry
+    from deepgrad.studies import run_study
 
     if args.name == "list":
-        for study in STUDIES.values():
-            print(f"{study.name:<18} {study.description}")
+        for name in registry.names("study"):
+            print(f"{name:<18} {registry.lookup('study', name).description}")
         return 0
-    if args.name not in STUDIES:
-        raise CommandError(f"unknown study {args.name!r}; available: {', '.join(STUDIES)}")
+    if not registry.contains("study", args.name):
+        raise CommandError(f"unknown study {args.name!r}"
+                           f"{registry.suggest(args.name, registry.names('study'))}; "
+                           f"available: {', '.join(registry.names('study'))}")
     out = args.out or os.path.join("runs", f"study-{args.name}")
     result = run_study(args.name, out, quick=args.quick, seed=args.seed)
     print(result.summary().rstrip())

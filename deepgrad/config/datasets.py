@@ -8,7 +8,7 @@ source has no separate test set (the test split is then cut from the training da
 from __future__ import annotations
 
 from deepgrad import data as D
-from deepgrad.config.registry import register
+from deepgrad.registry import register
 from deepgrad.config.schema import Field
 
 _N = Field("int", min=1, help="number of samples generated")

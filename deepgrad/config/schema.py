@@ -325,29 +325,6 @@ def _annotation_kinds(param) -> set:
 # --------------------------------------------------------------------------------------------
 # the schema of a run
 # --------------------------------------------------------------------------------------------
-_MODE = Field("str", "auto", choices=("auto", "min", "max"))
-
-CALLBACKS = Field("section", fields={
-    "early_stopping": Field("section", None, bool_shorthand=True, fields={
-        "monitor": Field("str", "val_loss"),
-        "patience": Field("int", 5, min=0),
-        "min_delta": Field("float", 0.0, min=0.0),
-        "mode": _MODE,
-        "restore_best_weights": Field("bool", True)}),
-    "checkpoint": Field("section", None, bool_shorthand=True, fields={
-        "filename": Field("str", "epoch{epoch:03d}.safetensors",
-                          help="relative to output_dir; may use {epoch} and log keys"),
-        "monitor": Field("str", "val_loss"),
-        "mode": _MODE,
-        "save_best_only": Field("bool", False),
-        "save_last": Field("bool", True)}),
-    "tensorboard": Field("section", None, bool_shorthand=True, fields={
-        "log_dir": Field("str", "tensorboard", help="relative to output_dir")}),
-    "csv_logger": Field("section", None, bool_shorthand=True, fields={
-        "filename": Field("str", "history.csv", help="relative to output_dir")}),
-    "terminate_on_nan": Field("bool", False),
-})
-
 TRAINING = Field("section", fields={
     "epochs": Field("int", 10, min=1),
     "batch_size": Field("int", 32, min=1),
@@ -356,7 +333,8 @@ TRAINING = Field("section", fields={
     "metrics": Field("list", None, nullable=True, item=Field("str")),
     "verbose": Field("int", 1, min=0, max=2),
     "aux_weight_decay": Field("str", None, nullable=True, choices=("linear", "exponential")),
-    "callbacks": CALLBACKS,
+    "callbacks": Field("any", None,
+                       help="a list: [{type: EarlyStopping, monitor: val_loss, patience: 5}]"),
 })
 
 REGULARIZATION = Field("section", fields={

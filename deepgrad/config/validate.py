@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from deepgrad.config import registry
+from deepgrad import registry
 from deepgrad.config.schema import (_PENALTY, DATA, MISSING, TOP, Field, Validator, _describe,
                                     suggestion)
 
@@ -370,17 +370,20 @@ def _check_limit(v: Validator, limit, path):
 
 
 def _check_metrics(v: Validator, metrics, losses, path=("training", "metrics")):
-    from deepgrad.training.metrics import METRICS
-
     if metrics is None:
-        kinds = {loss["type"] for loss in losses or []}
-        regression = bool(kinds) and kinds <= {"MSELoss", "L1Loss"}
-        return ["mse"] if regression else ["accuracy"]
+        return ["mse"] if is_regression(losses) else ["accuracy"]
     for i, name in enumerate(metrics):
-        if name not in METRICS:
-            v.error(path + (i,), f"unknown metric {name!r}{suggestion(name, METRICS)}; known: "
-                                 f"{', '.join(sorted(METRICS))}")
+        if not registry.contains("metric", name):
+            v.error(path + (i,), registry.unknown_message("metric", name))
     return metrics
+
+
+def is_regression(losses) -> bool:
+    """Whether every configured loss is a regression loss (registered with task="regression"):
+    the default metric is then mse, and `deepgrad predict` prints values, not classes."""
+    kinds = [loss["type"] for loss in losses or []]
+    return bool(kinds) and all(registry.info(registry.lookup("loss", kind)).get("task")
+                               == "regression" for kind in kinds)
 
 
 def _check_per_layer(v: Validator, per_layer, path=("regularization", "per_layer")):
@@ -390,6 +393,54 @@ def _check_per_layer(v: Validator, per_layer, path=("regularization", "per_layer
             for pattern, value in per_layer.items()}
 
 
+_CALLBACKS_EXAMPLE = ("callbacks: [{type: EarlyStopping, monitor: val_accuracy, patience: 5, "
+                      "restore_best_weights: true}]")
+
+
+def _check_callbacks(v: Validator, items, path=("training", "callbacks")) -> list:
+    """training.callbacks: a list of registered callbacks with their constructor arguments
+    (the class defaults apply) -> [{"type", "args"}]."""
+    if items is None:
+        return []
+    if isinstance(items, dict):
+        v.error(path, "expected a list of callbacks, got a mapping (the form "
+                      "`early_stopping: {...}` was replaced by a list of registered callback "
+                      f"classes), e.g. {_CALLBACKS_EXAMPLE}")
+        return []
+    if not isinstance(items, list):
+        v.error(path, f"expected a list of callbacks, e.g. {_CALLBACKS_EXAMPLE}; got "
+                      f"{_describe(items)}")
+        return []
+    out = []
+    for i, item in enumerate(items):
+        where = path + (i,)
+        if isinstance(item, str):
+            item = {"type": item}
+        if not v.mapping(item, where):
+            continue
+        kind = item.get("type")
+        if not registry.contains("callback", kind):
+            v.error(where + ("type",), registry.unknown_message("callback", kind))
+            continue
+        target = registry.lookup("callback", kind)
+        args, paths = _inline_args(v, item, where, ("type", "args"))
+        before = len(v.errors)
+        args = v.call_args(target, args, paths, kind)
+        if len(v.errors) == before:
+            _dry_build(v, target, args, where, kind)
+        out.append({"type": kind, "args": args})
+    return out
+
+
+def _default(target, name: str):
+    """The default value of constructor argument `name` of `target` (None if it has none)."""
+    try:
+        param = inspect.signature(target).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    return None if param is None or param.default is param.empty else param.default
+
+
 def _check_monitors(v: Validator, top: dict) -> None:
     """A callback watching "val_..." needs validation data."""
     data, training = top.get("data"), top.get("training")
@@ -397,9 +448,10 @@ def _check_monitors(v: Validator, top: dict) -> None:
         return
     if data.get("validation_split") != 0.0:
         return
-    watchers = [(("training", "callbacks", name), spec.get("monitor"))
-                for name, spec in (training.get("callbacks") or {}).items()
-                if isinstance(spec, dict)]
+    watchers = [(("training", "callbacks", i),
+                 spec["args"].get("monitor", _default(registry.lookup("callback", spec["type"]),
+                                                      "monitor")))
+                for i, spec in enumerate(training.get("callbacks") or [])]
     schedule = top.get("schedule")
     if isinstance(schedule, dict) and schedule.get("type") == "ReduceLROnPlateau":
         watchers.append((("schedule",), schedule.get("monitor")))
@@ -431,6 +483,7 @@ def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) ->
     if "data" in raw:
         top["data"] = _check_data(v, raw["data"])
     if isinstance(top.get("training"), dict):
+        top["training"]["callbacks"] = _check_callbacks(v, top["training"].get("callbacks"))
         top["training"]["metrics"] = _check_metrics(
             v, top["training"].get("metrics"),
             top["losses"] if isinstance(top["losses"], list) else None)

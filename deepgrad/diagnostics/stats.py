@@ -15,29 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepgrad import registry
+
 TANH_SATURATION = 0.99
 SIGMOID_SATURATION = (0.01, 0.99)
 DEFAULT_BINS = 50
 
-# class names of activation modules, by family (matched on type(module).__name__)
-SATURATING = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Hardtanh": "tanh"}
-RECTIFIERS = {"ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Swish", "ReLU6", "PReLU",
-              "Softplus", "Mish"}
-ACTIVATIONS = set(SATURATING) | RECTIFIERS | {"Softsign", "Identity"}
-
 
 def activation_kind(module) -> str | None:
-    """'tanh', 'sigmoid', 'relu' (the ReLU family) or None, from the module's class name."""
-    name = type(module).__name__
-    if name in SATURATING:
-        return SATURATING[name]
-    if name in RECTIFIERS:
-        return "relu"
-    return None
+    """'tanh', 'sigmoid', 'relu' (the ReLU family) or None: the `family` the module's class
+    was registered with (deepgrad.registry)."""
+    return registry.info(module).get("family")
 
 
 def is_activation(module) -> bool:
-    return type(module).__name__ in ACTIVATIONS - {"Identity"}
+    """An activation of a known family (the ones whose statistics the doctor interprets)."""
+    return activation_kind(module) is not None
 
 
 def fraction_saturated(values: np.ndarray, kind: str | None) -> float:

@@ -21,7 +21,9 @@ import os
 
 import numpy as np
 
+from deepgrad import registry
 from deepgrad._state import no_grad
+from deepgrad.registry import register
 from deepgrad.tensor import Tensor
 
 # opset -> the oldest IR version that carries it (onnxruntime accepts these)
@@ -253,9 +255,9 @@ def _adaptive_avg_pool(g, m, name, x, shape, out_shape):
     return g.node("AveragePool", [x], name, kernel_shape=kernel, strides=kernel)
 
 
-EXPORTERS = {
-    "Linear": _linear, "Flatten": _flatten, "Identity": _passthrough,
-    "Dropout": _passthrough, "Dropout2d": _passthrough, "AlphaDropout": _passthrough,
+# the exporter of each registered layer type (kind "onnx" of deepgrad.registry)
+for _layer, _exporter in {
+    "Linear": _linear, "Flatten": _flatten, "Identity": _passthrough, "Dropout": _passthrough,
     "ReLU": _simple("Relu"), "Sigmoid": _simple("Sigmoid"), "Tanh": _simple("Tanh"),
     "LeakyReLU": _simple("LeakyRelu", alpha=lambda m: float(m.negative_slope)),
     "ELU": _simple("Elu", alpha=lambda m: float(m.alpha)),
@@ -266,29 +268,14 @@ EXPORTERS = {
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "Conv2d": _conv2d, "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool2d": _adaptive_avg_pool, "GaussianNoise": _passthrough,
-    "GlobalAvgPool2d": lambda g, m, name, x, shape, out_shape: g.node("GlobalAveragePool",
-                                                                      [x], name),
-}
-
-
-def _lenet_layers(model) -> list:
-    """LeNet's forward as a chain (the main output; the side head of the deeply supervised
-    variant is a training-time output and is not exported)."""
-    from deepgrad.nn.activation import ReLU
-    from deepgrad.nn.linear import Flatten
-
-    return [model.conv1, model.pool1, model.conv2, model.pool2, Flatten(1), model.ip1, ReLU(),
-            model.ip2]
-
-
-# models whose forward mixes modules and functional calls: their chain of layers
-LAYER_CHAINS = {"LeNet": _lenet_layers}
+    "GlobalAvgPool2d": _simple("GlobalAveragePool"),
+}.items():
+    register("onnx", _layer)(_exporter)
 
 
 def supported_layers() -> list:
     """Names of the layer types the exporter handles (plus Sequential, onnx_layers())."""
-    return sorted(EXPORTERS) + sorted(LAYER_CHAINS) + [
-        "Sequential", "<any module with onnx_layers()>"]
+    return registry.names("onnx") + ["Sequential", "<any module with onnx_layers()>"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,8 +283,9 @@ def supported_layers() -> list:
 # --------------------------------------------------------------------------------------------
 def _exporter_for(module):
     for cls in type(module).__mro__:
-        if cls.__name__ in EXPORTERS:
-            return EXPORTERS[cls.__name__]
+        name = registry.name_of("layer", cls)
+        if name is not None and registry.contains("onnx", name):
+            return registry.lookup("onnx", name)
     return None
 
 
@@ -306,14 +294,10 @@ def _emit(g, module, names, x, dummy):
     from deepgrad.nn.module import Sequential
 
     layers = None
-    chain = next((LAYER_CHAINS[c.__name__] for c in type(module).__mro__
-                  if c.__name__ in LAYER_CHAINS), None)
     if hasattr(module, "onnx_layers"):
         layers = list(module.onnx_layers())
     elif isinstance(module, Sequential):
         layers = list(module)
-    elif chain is not None:
-        layers = chain(module)
     if layers is not None:
         for layer in layers:
             x, dummy = _emit(g, layer, names, x, dummy)

@@ -22,6 +22,7 @@ from deepgrad import ops
 from deepgrad.nn import Conv2d, Linear, MaxPool2d, Module, init
 from deepgrad.nn.module import run_pair
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 __all__ = ["LeNet", "DeeplySupervisedLeNet", "caffe_xavier_"]
 
@@ -33,6 +34,7 @@ def caffe_xavier_(tensor, fan_in: int, generator=None):
     return init.uniform_(tensor, -limit, limit, generator=generator)
 
 
+@register("model")
 class LeNet(Module):
     """Caffe's MNIST LeNet (see the module docstring) for (N, in_channels, 28, 28) inputs.
 
@@ -83,7 +85,16 @@ class LeNet(Module):
     def forward(self, x):
         return self.head(self.features(x))
 
+    def onnx_layers(self) -> list:
+        """The forward pass as a chain of layers (ONNX export); the side head of the deeply
+        supervised variant is a training-time output and is not part of it."""
+        from deepgrad.nn import Flatten, ReLU
 
+        return [self.conv1, self.pool1, self.conv2, self.pool2, Flatten(1), self.ip1, ReLU(),
+                self.ip2]
+
+
+@register("model")
 class DeeplySupervisedLeNet(LeNet):
     """LeNet with a side classifier after pool1 (deep supervision, Lee et al. 2015).
 

@@ -4,31 +4,25 @@ from __future__ import annotations
 
 import numbers
 
-from deepgrad import nn
+from deepgrad import nn, registry
 from deepgrad.random import get_generator
-
-# activation names accepted by mlp(), mapped to deepgrad.nn classes
-ACTIVATIONS = {
-    "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
-    "elu": "ELU", "selu": "SELU", "gelu": "GELU", "silu": "SiLU", "swish": "Swish",
-    "softplus": "Softplus", "identity": "Identity",
-}
-
+from deepgrad.registry import register
 
 def _activation_factory(activation):
     if isinstance(activation, str):
-        key = activation.lower()
-        if key not in ACTIVATIONS or not hasattr(nn, ACTIVATIONS[key]):
-            known = ", ".join(sorted(k for k, v in ACTIVATIONS.items() if hasattr(nn, v)))
-            raise ValueError(f"mlp: unknown activation {activation!r}; use one of {known}, or "
-                             "pass a Module class")
-        return getattr(nn, ACTIVATIONS[key])
+        if not registry.contains("activation", activation):
+            known = ", ".join(registry.names("activation", aliases=True))
+            raise ValueError(f"mlp: unknown activation {activation!r}"
+                             f"{registry.suggest(activation, registry.names('activation'))}; "
+                             f"use one of {known}, or pass a Module class")
+        return registry.lookup("activation", activation)
     if isinstance(activation, type) and issubclass(activation, nn.Module):
         return activation
     raise TypeError(f"mlp: activation must be a name such as 'relu' or a Module class, got "
                     f"{activation!r}")
 
 
+@register("model")
 def mlp(sizes, activation="relu", batch_norm: bool = False, dropout: float = 0.0,
         generator=None) -> nn.Sequential:
     """Sequential(Linear(sizes[0], sizes[1]), [BatchNorm1d], activation, [Dropout], ...,

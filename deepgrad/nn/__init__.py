@@ -14,6 +14,7 @@ from deepgrad.nn.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Hing
 from deepgrad.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from deepgrad.nn.conv import Conv2d
 from deepgrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d
+from deepgrad.nn.graph import Add, Concat, GraphModel
 
 __all__ = [
     "functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "Linear",
@@ -25,4 +26,5 @@ __all__ = [
     "MultiMarginLoss", "HingeLoss", "PerceptronLoss", "l1_penalty", "l2_penalty", "elastic_net",
     "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "GlobalAvgPool2d",
+    "GraphModel", "Add", "Concat",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 from deepgrad.nn import functional as F
 from deepgrad.nn.init import constant_, empty
 from deepgrad.nn.module import Module, Parameter
+from deepgrad.registry import register
 
 
 def _number(value, layer, name):
@@ -23,6 +24,7 @@ def _number(value, layer, name):
     return float(value)
 
 
+@register("activation")
 class Step(Module):
     """y = 1 if x >= 0 else 0. Its gradient is zero: nothing upstream learns by backprop."""
 
@@ -30,6 +32,7 @@ class Step(Module):
         return F.step(x)
 
 
+@register("activation", aliases=("sigmoid",), family="sigmoid")
 class Sigmoid(Module):
     """y = 1 / (1 + e^-x)"""
 
@@ -37,6 +40,7 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
+@register("activation", aliases=("tanh",), family="tanh")
 class Tanh(Module):
     """y = tanh(x)"""
 
@@ -44,6 +48,7 @@ class Tanh(Module):
         return F.tanh(x)
 
 
+@register("activation")
 class SobolevaTanh(Module):
     """y = (e^(a x) - e^(-b x)) / (e^(c x) + e^(-d x)); a = b = c = d = 1 is tanh."""
 
@@ -59,6 +64,7 @@ class SobolevaTanh(Module):
         return f"a={self.a}, b={self.b}, c={self.c}, d={self.d}"
 
 
+@register("activation", aliases=("relu",), family="relu")
 class ReLU(Module):
     """y = max(x, 0)"""
 
@@ -66,6 +72,7 @@ class ReLU(Module):
         return F.relu(x)
 
 
+@register("activation", aliases=("leaky_relu",), family="relu")
 class LeakyReLU(Module):
     """y = x if x > 0 else negative_slope * x"""
 
@@ -80,6 +87,7 @@ class LeakyReLU(Module):
         return f"negative_slope={self.negative_slope}"
 
 
+@register("activation", aliases=("prelu",), family="relu")
 class PReLU(Module):
     """y = x if x > 0 else a x, with learnable slopes a: one shared (num_parameters=1) or one per
     channel (num_parameters=C, channels on axis 1). Default initialization: every a = `init`.
@@ -115,6 +123,7 @@ class PReLU(Module):
         return f"num_parameters={self.num_slopes}"
 
 
+@register("activation", aliases=("elu",), family="relu")
 class ELU(Module):
     """y = x if x > 0 else alpha (e^x - 1)"""
 
@@ -129,6 +138,7 @@ class ELU(Module):
         return f"alpha={self.alpha}"
 
 
+@register("activation", aliases=("selu",), family="relu")
 class SELU(Module):
     """y = lambda * elu(x, alpha), lambda ~ 1.0507, alpha ~ 1.6733 (self-normalizing; pair it
     with init.lecun_normal_ weights)."""
@@ -137,6 +147,7 @@ class SELU(Module):
         return F.selu(x)
 
 
+@register("activation", aliases=("gelu",), family="relu")
 class GELU(Module):
     """y = x Phi(x) (approximate="none", with erf) or its tanh approximation ("tanh")."""
 
@@ -153,6 +164,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
+@register("activation", aliases=("softplus",), family="relu")
 class Softplus(Module):
     """y = ln(1 + e^(beta x)) / beta, linear (y = x) where beta x > threshold."""
 
@@ -170,6 +182,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
+@register("activation", aliases=("silu",), family="relu")
 class SiLU(Module):
     """y = x sigmoid(x)"""
 
@@ -177,6 +190,7 @@ class SiLU(Module):
         return F.silu(x)
 
 
+@register("activation", aliases=("swish",), family="relu")
 class Swish(Module):
     """y = x sigmoid(beta x). With trainable=True, beta is a Parameter (a 0-d tensor initialized
     to `beta`); otherwise a constant. beta = 1 is SiLU."""
@@ -198,6 +212,7 @@ class Swish(Module):
         return f"beta={value}, trainable={self.trainable}"
 
 
+@register("activation")
 class Softmax(Module):
     """y_i = e^(x_i) / sum_j e^(x_j) along `dim` (stable: the maximum is subtracted)."""
 
@@ -212,6 +227,7 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+@register("activation")
 class LogSoftmax(Softmax):
     """y = x - max x - ln(sum_j e^(x_j - max x)) along `dim`."""
 

@@ -10,8 +10,10 @@ from deepgrad.nn import init
 from deepgrad.nn.module import Module, Parameter
 from deepgrad.nn.pooling import MaxPool2d
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 
+@register("layer")
 class Conv2d(Module):
     """y = conv2d(x, weight, bias, stride, padding, dilation) with learnable filters.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from deepgrad.nn import functional as F
 from deepgrad.nn.module import Module
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 
 class _NoiseLayer(Module):
@@ -17,6 +18,7 @@ class _NoiseLayer(Module):
         self.generator = None if generator is None else get_generator(generator)
 
 
+@register("layer", generator_stream="dropout")
 class Dropout(_NoiseLayer):
     """Inverted dropout (Srivastava et al. 2014): in training each entry is zeroed with
     probability p and the survivors are scaled by 1 / (1 - p), so E[y] = x and eval mode is
@@ -38,6 +40,7 @@ class Dropout(_NoiseLayer):
         return f"p={self.p}"
 
 
+@register("layer", generator_stream="dropout")
 class GaussianNoise(_NoiseLayer):
     """y = x + n, n ~ N(0, std^2) elementwise, in training only (additive noise injection,
     equivalent for small std to a Tikhonov penalty on the input gradient, Bishop 1995).

@@ -22,8 +22,10 @@ from deepgrad.nn import functional as F
 from deepgrad.nn import init
 from deepgrad.nn.module import Module, Parameter
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 
+@register("activation")
 class GLU(Module):
     """sigmoid(x W^T + b) * (x V^T + c); subclasses change the gate activation."""
 
@@ -65,6 +67,7 @@ class GLU(Module):
                 f"bias={self.gate_bias is not None}")
 
 
+@register("activation")
 class ReGLU(GLU):
     """max(0, x W^T + b) * (x V^T + c)"""
 
@@ -72,6 +75,7 @@ class ReGLU(GLU):
         return F.relu(z)
 
 
+@register("activation")
 class GEGLU(GLU):
     """GELU(x W^T + b) * (x V^T + c), GELU exact (erf) or "tanh"-approximated."""
 
@@ -86,6 +90,7 @@ class GEGLU(GLU):
         return F.gelu(z, self.approximate)
 
 
+@register("activation")
 class SwiGLU(GLU):
     """Swish_beta(x W^T + b) * (x V^T + c), Swish_beta(z) = z sigmoid(beta z) (beta constant)."""
 

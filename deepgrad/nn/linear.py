@@ -13,8 +13,10 @@ from deepgrad.nn.activation import ReLU
 from deepgrad.nn.module import Module, Parameter
 from deepgrad.tensor import Tensor
 from deepgrad.random import get_generator
+from deepgrad.registry import register
 
 
+@register("layer")
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features).
 
@@ -77,6 +79,7 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+@register("activation", aliases=("identity",))
 class Identity(Module):
     """y = x"""
 
@@ -84,6 +87,7 @@ class Identity(Module):
         return x
 
 
+@register("layer")
 class Flatten(Module):
     """Merge dimensions start_dim..end_dim into one (default: all but the batch dimension)."""
 

@@ -11,6 +11,7 @@ from deepgrad.nn import functional_loss as FL
 from deepgrad.nn.functional_loss import elastic_net, l1_penalty, l2_penalty
 from deepgrad.nn.module import Module
 from deepgrad.tensor import Tensor
+from deepgrad.registry import register
 
 __all__ = [
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
@@ -39,6 +40,7 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}"
 
 
+@register("loss", aliases=("mse", "mse_loss"), task="regression")
 class MSELoss(_Loss):
     """Mean squared error: l = (x - y)^2."""
 
@@ -46,6 +48,7 @@ class MSELoss(_Loss):
         return FL.mse_loss(input, target, self.reduction)
 
 
+@register("loss", aliases=("l1", "l1_loss"), task="regression")
 class L1Loss(_Loss):
     """Mean absolute error: l = |x - y|."""
 
@@ -53,6 +56,7 @@ class L1Loss(_Loss):
         return FL.l1_loss(input, target, self.reduction)
 
 
+@register("loss", aliases=("bce", "binary_cross_entropy"))
 class BCELoss(_Loss):
     """Binary cross-entropy of probabilities: l = -w (y ln x + (1 - y) ln(1 - x))."""
 
@@ -64,6 +68,7 @@ class BCELoss(_Loss):
         return FL.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
+@register("loss", aliases=("bce_with_logits", "binary_cross_entropy_with_logits"))
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy in one stable step (logits in); `pos_weight` (C,) scales
     the loss of the positive targets of each class."""
@@ -78,6 +83,7 @@ class BCEWithLogitsLoss(_Loss):
                                                    self.pos_weight)
 
 
+@register("loss", aliases=("cross_entropy", "crossentropy"))
 class CrossEntropyLoss(_Loss):
     """Softmax + cross-entropy from logits (N, C) or (N, C, d1, ...), against class indices
     or class probabilities; see functional.cross_entropy."""
@@ -99,6 +105,7 @@ class CrossEntropyLoss(_Loss):
                 f"label_smoothing={self.label_smoothing}")
 
 
+@register("loss", aliases=("nll", "nll_loss"))
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (the output of log_softmax)."""
 
@@ -111,6 +118,7 @@ class NLLLoss(_Loss):
         return FL.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
+@register("loss")
 class MultiMarginLoss(_Loss):
     """Multiclass SVM hinge: sum over c != y of max(0, margin - x_y + x_c)^p / C."""
 
@@ -129,6 +137,7 @@ class MultiMarginLoss(_Loss):
         return f"p={self.p}, margin={self.margin}, reduction={self.reduction!r}"
 
 
+@register("loss", aliases=("hinge", "hinge_loss"))
 class HingeLoss(_Loss):
     """Binary hinge loss for labels in {-1, +1}: max(0, margin - y s)."""
 
@@ -143,6 +152,7 @@ class HingeLoss(_Loss):
         return f"margin={self.margin}, reduction={self.reduction!r}"
 
 
+@register("loss")
 class PerceptronLoss(_Loss):
     """Perceptron criterion for labels in {-1, +1}: max(0, -y s)."""
 

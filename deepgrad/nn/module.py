@@ -14,6 +14,7 @@ import numpy as np
 
 from deepgrad.engine import RemovableHandle, _HookList
 from deepgrad.tensor import Tensor
+from deepgrad.registry import register
 
 
 class Parameter(Tensor):
@@ -276,6 +277,7 @@ class Module:
         return head + "\n  " + "\n  ".join(children) + "\n)"
 
 
+@register("layer")
 class Sequential(Module):
     """Modules applied one after another: Sequential(Linear(784, 256), ReLU(), ...)."""
 

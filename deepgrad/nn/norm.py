@@ -11,6 +11,7 @@ from deepgrad.nn import functional_norm as FN
 from deepgrad.nn import init
 from deepgrad.nn.module import Module, Parameter
 from deepgrad.tensor import Tensor
+from deepgrad.registry import register
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
@@ -96,6 +97,7 @@ class _BatchNorm(Module):
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
+@register("layer")
 class BatchNorm1d(_BatchNorm):
     """Batch normalization of (N, C) features or (N, C, L) sequences."""
 
@@ -103,6 +105,7 @@ class BatchNorm1d(_BatchNorm):
     _shape_text = "(N, C) or (N, C, L)"
 
 
+@register("layer")
 class BatchNorm2d(_BatchNorm):
     """Batch normalization of (N, C, H, W) images, one mean and variance per channel."""
 
@@ -110,6 +113,7 @@ class BatchNorm2d(_BatchNorm):
     _shape_text = "(N, C, H, W)"
 
 
+@register("layer")
 class LayerNorm(Module):
     """y = gamma (x - mu) / sqrt(var + eps) + beta, statistics per example over the trailing
     dims `normalized_shape`; gamma (init 1) and beta (init 0) have that shape. Training and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deepgrad.nn import functional_conv as F
 from deepgrad.nn.module import Module
+from deepgrad.registry import register
 
 
 class _Pool2d(Module):
@@ -34,6 +35,7 @@ class _Pool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+@register("layer")
 class MaxPool2d(_Pool2d):
     """y = maximum over each kernel_size window, moved by stride (default: kernel_size).
 
@@ -46,6 +48,7 @@ class MaxPool2d(_Pool2d):
         return self._run(F.max_pool2d, x)
 
 
+@register("layer")
 class AvgPool2d(_Pool2d):
     """y = mean over each kernel_size window, moved by stride (default: kernel_size).
 
@@ -57,6 +60,7 @@ class AvgPool2d(_Pool2d):
         return self._run(F.avg_pool2d, x)
 
 
+@register("layer")
 class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed output size (PyTorch's bins: output row i averages input rows
     floor(i H / OH) .. ceil((i + 1) H / OH) - 1). AdaptiveAvgPool2d(1) is global average
@@ -78,6 +82,7 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+@register("layer")
 class GlobalAvgPool2d(Module):
     """Mean over the spatial axes, dropping them: (N, C, H, W) -> (N, C) (Keras's
     GlobalAveragePooling2D; use AdaptiveAvgPool2d(1) to keep (N, C, 1, 1))."""

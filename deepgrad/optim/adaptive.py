@@ -16,12 +16,14 @@ import numpy as np
 
 from deepgrad.ops import blas
 from deepgrad.optim.optimizer import Optimizer, check_in_range, check_non_negative
+from deepgrad.registry import register
 
 
 def _zeros(param: np.ndarray) -> np.ndarray:
     return np.zeros_like(param)
 
 
+@register("optimizer", aliases=("adagrad",))
 class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011): divide by the root of the sum of all squared gradients.
 
@@ -58,6 +60,7 @@ class Adagrad(Optimizer):
         blas.axpy(-clr, grad / (np.sqrt(state["sum"]) + group["eps"]), param)
 
 
+@register("optimizer", aliases=("rmsprop",))
 class RMSprop(Optimizer):
     """RMSprop (Hinton, 2012): divide by the root of a moving average of squared gradients.
 
@@ -111,6 +114,7 @@ class RMSprop(Optimizer):
             blas.axpy(-group["lr"], grad / denom, param)
 
 
+@register("optimizer", aliases=("adadelta",))
 class Adadelta(Optimizer):
     """Adadelta (Zeiler, 2012): step = RMS of past updates / RMS of past gradients.
 
@@ -153,6 +157,7 @@ class Adadelta(Optimizer):
         blas.axpy(-group["lr"], delta, param)
 
 
+@register("optimizer", aliases=("adam",))
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015): momentum on g and RMSprop scaling, both bias-corrected.
 
@@ -215,6 +220,7 @@ class Adam(Optimizer):
         blas.axpy(-step_size, exp_avg / denom, param)
 
 
+@register("optimizer", aliases=("adamw",))
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
 

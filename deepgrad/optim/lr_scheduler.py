@@ -23,6 +23,7 @@ import math
 from bisect import bisect_right
 
 from deepgrad.optim.optimizer import Optimizer
+from deepgrad.registry import register
 
 
 def _check_optimizer(owner: str, optimizer) -> None:
@@ -108,6 +109,7 @@ class LRScheduler:
             group["lr"] = lr
 
 
+@register("schedule")
 class LambdaLR(LRScheduler):
     """eta_t = eta_0 * lr_lambda(t), for any function of the epoch t (e.g. 1 / (1 + t) decay).
 
@@ -134,6 +136,7 @@ class LambdaLR(LRScheduler):
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
+@register("schedule")
 class StepLR(LRScheduler):
     """eta_t = eta_0 * gamma ** floor(t / step_size)."""
 
@@ -148,6 +151,7 @@ class StepLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+@register("schedule")
 class MultiStepLR(LRScheduler):
     """eta_t = eta_0 * gamma ** (number of milestones <= t)."""
 
@@ -165,6 +169,7 @@ class MultiStepLR(LRScheduler):
         return [base * self.gamma ** passed for base in self.base_lrs]
 
 
+@register("schedule")
 class ExponentialLR(LRScheduler):
     """eta_t = eta_0 * gamma ** t."""
 
@@ -176,6 +181,7 @@ class ExponentialLR(LRScheduler):
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
+@register("schedule")
 class CosineAnnealingLR(LRScheduler):
     """eta_t = eta_min + (eta_0 - eta_min) * (1 + cos(pi * t / T_max)) / 2.
 
@@ -193,6 +199,7 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
 
 
+@register("schedule")
 class LinearWarmup(LRScheduler):
     """eta_t = eta_0 * (s + (1 - s) * min(t, warmup_steps) / warmup_steps), s = start_factor.
 
@@ -216,6 +223,7 @@ class LinearWarmup(LRScheduler):
         return [base * factor for base in self.base_lrs]
 
 
+@register("schedule")
 class CyclicLR(LRScheduler):
     """Cyclical learning rate (Smith, 2017): a triangle wave between base_lr and max_lr.
 
@@ -297,6 +305,7 @@ class CyclicLR(LRScheduler):
                 for base, top in zip(self.base_lrs, self.max_lrs)]
 
 
+@register("schedule")
 class ReduceLROnPlateau:
     """Multiply the learning rate by `factor` when a metric stops improving.
 

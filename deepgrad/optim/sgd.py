@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from deepgrad.ops import blas
 from deepgrad.optim.optimizer import Optimizer, check_non_negative, required
+from deepgrad.registry import register
 
 
+@register("optimizer", aliases=("sgd",))
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with PyTorch's formulas (so trajectories match step by step).
 

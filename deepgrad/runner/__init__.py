@@ -1,14 +1,13 @@
-"""deepgrad.runner: what the `deepgrad` command does beyond parsing arguments.
+"""deepgrad.runner: the one way to run a model from a config.
 
-* `session.train_run`: train or resume a config in its run directory (config.yaml,
-  metrics.csv, checkpoints/, tb/, report.html);
-* `state`: the full run state saved after every epoch, for bit-exact resume;
+* `Run` (run.py): builds model, data, loss, optimizer, schedule and callbacks from a validated
+  config; trains, resumes bit-exactly, evaluates; writes the run directory;
+* `layout`: the run directory's one layout (docs/run_directory.md);
+* `state`: the random generators a run saves and restores;
 * `report.write_report`: the self-contained report.html;
 * `inputs`: reading arrays and images for `deepgrad predict`.
-
-See docs/cli.md.
 """
 
-from deepgrad.runner.session import RunError, TrainResult, train_run
+from deepgrad.runner.run import Run, RunError
 
-__all__ = ["train_run", "TrainResult", "RunError"]
+__all__ = ["Run", "RunError"]

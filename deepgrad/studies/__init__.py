@@ -16,6 +16,8 @@ import importlib
 import os
 from collections import OrderedDict, namedtuple
 
+from deepgrad import registry
+from deepgrad.registry import register
 from deepgrad.studies._common import StudyResult
 
 Study = namedtuple("Study", ["name", "module", "description"])
@@ -45,11 +47,17 @@ STUDIES = OrderedDict((s.name, s) for s in [
 ])
 
 
+# the table above is the studies' registration (kind "study" of deepgrad.registry)
+for _study in STUDIES.values():
+    register("study", _study.name)(_study)
+
+
 def get_study(name: str):
     """The module of study `name` (imported on first use)."""
-    if name not in STUDIES:
-        raise ValueError(f"unknown study {name!r}; available: {', '.join(STUDIES)}")
-    return importlib.import_module(STUDIES[name].module)
+    if not registry.contains("study", name):
+        raise ValueError(f"unknown study {name!r}{registry.suggest(name, STUDIES)}; "
+                         f"available: {', '.join(STUDIES)}")
+    return importlib.import_module(registry.lookup("study", name).module)
 
 
 def run_study(name: str, out_dir, quick: bool = False, seed: int = 0) -> StudyResult:

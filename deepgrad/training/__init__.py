@@ -10,10 +10,10 @@ See docs/training.md.
 
 from deepgrad.training.callbacks import (CSVLogger, Callback, CallbackList, EarlyStopping,
                                          History, LearningRateScheduler, ModelCheckpoint,
-                                         ProgressBar, TensorBoard, TerminateOnNaN, load_weights,
-                                         save_weights)
+                                         Monitor, ProgressBar, TensorBoard, TerminateOnNaN,
+                                         load_weights, save_weights)
 from deepgrad.training.deep_supervision import DeepSupervisionLoss, aux_weight_factor
-from deepgrad.training.metrics import (METRICS, Accuracy, MeanSquaredError, Metric, get_metric,
+from deepgrad.training.metrics import (Accuracy, MeanSquaredError, Metric, get_metric,
                                        register_metric)
 from deepgrad.training.penalties import Penalty, resolve_penalties
 from deepgrad.training.protocols import Bagging, cross_validate
@@ -23,8 +23,9 @@ from deepgrad.training.trainer import Trainer, fit, get_loss, predict
 __all__ = [
     "Trainer", "fit", "predict", "get_loss", "Callback", "CallbackList", "History",
     "ProgressBar", "EarlyStopping", "ModelCheckpoint", "TerminateOnNaN",
-    "LearningRateScheduler", "CSVLogger", "TensorBoard", "save_weights", "load_weights",
+    "LearningRateScheduler", "CSVLogger", "TensorBoard", "Monitor", "save_weights",
+    "load_weights",
     "DeepSupervisionLoss", "aux_weight_factor", "Metric", "Accuracy", "MeanSquaredError",
-    "METRICS", "get_metric", "register_metric", "Penalty", "resolve_penalties",
+    "get_metric", "register_metric", "Penalty", "resolve_penalties",
     "cross_validate", "Bagging", "seed_everything",
 ]

@@ -10,6 +10,17 @@
 A callback reaches the running Trainer as `self.trainer` and the model as `self.model`; it
 stops training by setting `self.trainer.stop_training = True` (checked after every batch).
 
+A callback owns its state: `state_dict()` returns what it has learned while training (plain
+values and NumPy arrays; its settings come from its constructor) and `load_state_dict(state)`
+puts it back, as Optimizer and the schedules do. A run's checkpoint stores each callback's
+state under its position and type, and `deepgrad.runner.Run` restores it on resume after the
+callbacks' `on_train_begin`, so a resumed run continues bit-exactly.
+
+Every built-in callback is registered (`@register("callback")`), so a config names it in
+`training.callbacks: [{type: EarlyStopping, monitor: val_accuracy, patience: 5}]` with the
+constructor's arguments and defaults. Arguments listed in a class's `path_args` name files;
+a run resolves their relative values against its run directory.
+
 Checkpoints are written by `save_weights(model, path)` and read by `load_weights`, the one
 place that knows the file format (a safetensors checkpoint of deepgrad.io, written
 atomically; no pickle is ever needed to read it back).
@@ -26,6 +37,7 @@ import time
 import numpy as np
 
 from deepgrad.io.checkpoint import load_checkpoint, restore, save_checkpoint
+from deepgrad.registry import register
 
 # --- the checkpoint format (one place, so that it is easy to swap) ---------------------------
 def save_weights(model, path) -> str:
@@ -48,10 +60,25 @@ def load_weights(model, path) -> None:
 
 # --- base class and container ---------------------------------------------------------------
 class Callback:
-    """Base class: override any of the hooks; all of them do nothing by default."""
+    """Base class: override any of the hooks; all of them do nothing by default.
+
+    A callback that learns something while training (counters, best values, weights)
+    overrides `state_dict()` and `load_state_dict()` so that a resumed run restores it.
+    """
 
     trainer = None
     model = None
+    path_args = ()   # constructor arguments naming files (relative to a run directory)
+
+    def state_dict(self) -> dict:
+        """What the callback has learned so far (plain values, lists, dicts, NumPy arrays)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a `state_dict()`; called after `on_train_begin` when a run resumes."""
+        if state:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: this callback keeps no "
+                             f"state, got keys {sorted(state)}")
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
@@ -125,12 +152,49 @@ class CallbackList:
             c.on_batch_end(batch, logs)
 
 
-def _resolve_mode(owner: str, mode: str, monitor: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
-    if mode == "auto":
+class Monitor:
+    """The quantity a callback watches: its log key, its direction and what counts as better.
+
+    mode "auto" means "max" for accuracies and AUC (the key contains "acc" or ends in "auc")
+    and "min" otherwise. A value improves on `best` when it is finite and
+
+        value < best - min_delta   (mode "min")      value > best + min_delta   (mode "max").
+
+    This is the one "did it improve" rule of deepgrad: EarlyStopping, ModelCheckpoint and a
+    run's best checkpoint all use it.
+    """
+
+    def __init__(self, owner: str, monitor: str = "val_loss", mode: str = "auto",
+                 min_delta: float = 0.0):
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"{owner}: monitor must be a log key such as 'val_loss', got "
+                             f"monitor={monitor!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got mode={mode!r}")
+        self.owner, self.monitor = owner, monitor
+        self.mode = mode if mode != "auto" else self.auto_mode(monitor)
+        self.min_delta = abs(float(min_delta))
+
+    @staticmethod
+    def auto_mode(monitor: str) -> str:
         return "max" if ("acc" in monitor or monitor.endswith("auc")) else "min"
-    return mode
+
+    def initial(self) -> float:
+        """The `best` before any epoch: +inf (mode "min") or -inf (mode "max")."""
+        return math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, value, best) -> bool:
+        if value is None or not math.isfinite(value):
+            return False
+        if best is None:
+            return True
+        if self.mode == "min":
+            return value < best - self.min_delta
+        return value > best + self.min_delta
+
+    def value(self, logs: dict) -> float:
+        """The monitored value of an epoch's logs (KeyError naming the keys available)."""
+        return _monitored(self.owner, self.monitor, logs or {})
 
 
 def _monitored(owner: str, monitor: str, logs: dict) -> float:
@@ -170,6 +234,7 @@ def _format_logs(logs: dict, keys) -> str:
     return " - ".join(parts)
 
 
+@register("callback")
 class ProgressBar(Callback):
     """A live progress bar on a terminal; one plain line per epoch otherwise.
 
@@ -247,16 +312,18 @@ class ProgressBar(Callback):
         out.flush()
 
 
+@register("callback")
 class EarlyStopping(Callback):
     """Stop when the monitored quantity has not improved for `patience` epochs.
 
     An epoch improves when  value < best - min_delta  (mode "min") or  value > best +
-    min_delta  (mode "max"); "auto" picks "max" for accuracies, "min" otherwise. Training
-    stops at the end of the epoch that makes the count of epochs without improvement reach
-    `patience`. With `restore_best_weights=True` the weights of the best epoch are put back
-    when training ends (whether it stopped early or ran out of epochs).
+    min_delta  (mode "max"); "auto" picks "max" for accuracies, "min" otherwise (`Monitor`).
+    Training stops at the end of the epoch that makes the count of epochs without improvement
+    reach `patience`. With `restore_best_weights=True` the weights of the best epoch are put
+    back when training ends (whether it stopped early or ran out of epochs).
 
     After fit: `best` (value), `best_epoch`, `stopped_epoch` (-1 when not stopped early).
+    State (`state_dict`): wait, best, best_epoch, stopped_epoch and the best weights.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
@@ -264,30 +331,23 @@ class EarlyStopping(Callback):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0, got "
                              f"patience={patience!r}")
-        self.monitor = monitor
+        self.watch = Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor, self.mode, self.min_delta = monitor, self.watch.mode, self.watch.min_delta
         self.patience = patience
-        self.min_delta = abs(float(min_delta))
-        self.mode = _resolve_mode("EarlyStopping", mode, monitor)
         self.restore_best_weights = restore_best_weights
         self.verbose = verbose
-
-    def _improved(self, value: float) -> bool:
-        if math.isnan(value):
-            return False
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+        self.on_train_begin()
 
     def on_train_begin(self, logs=None):
         self.wait = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = self.watch.initial()
         self.best_epoch = -1
         self.best_weights = None
         self.stopped_epoch = -1
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored("EarlyStopping", self.monitor, logs or {})
-        if self._improved(value):
+        value = self.watch.value(logs)
+        if self.watch.improved(value, self.best):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.state_dict()
@@ -305,13 +365,29 @@ class EarlyStopping(Callback):
                   f"{self.monitor}={self.best:.4f} at epoch {self.best_epoch + 1}"
                   + (" (weights restored)" if self.restore_best_weights else ""))
 
+    def state_dict(self) -> dict:
+        weights = None
+        if self.best_weights is not None:
+            weights = {k: np.array(getattr(v, "data", v)) for k, v in self.best_weights.items()}
+        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": weights}
 
+    def load_state_dict(self, state: dict) -> None:
+        self.wait, self.best = int(state["wait"]), float(state["best"])
+        self.best_epoch, self.stopped_epoch = int(state["best_epoch"]), int(state["stopped_epoch"])
+        weights = state["best_weights"]
+        self.best_weights = ({k: np.array(v) for k, v in weights.items()}
+                             if weights is not None else None)
+
+
+@register("callback")
 class ModelCheckpoint(Callback):
     """Save the model's weights (with `save_weights`) at the end of epochs.
 
     Args:
         filepath: target path; may use "{epoch}" (1-based) and any log key, e.g.
-            "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.safetensors".
+            "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.safetensors"; ".safetensors" is added
+            when the name has another ending.
         monitor, mode: the quantity that decides what "best" means (as in EarlyStopping).
         save_best_only: write only when the monitored value improves (else every epoch).
         save_last: also write "last.safetensors" next to `filepath` after every epoch.
@@ -319,15 +395,17 @@ class ModelCheckpoint(Callback):
     After fit: `best`, `best_path` (the last file written as best), `last_path`.
     """
 
+    path_args = ("filepath",)
+
     def __init__(self, filepath, monitor: str = "val_loss", mode: str = "auto",
                  save_best_only: bool = False, save_last: bool = False, verbose: int = 0):
         self.filepath = os.fspath(filepath)
-        self.monitor = monitor
-        self.mode = _resolve_mode("ModelCheckpoint", mode, monitor)
+        self.watch = Monitor("ModelCheckpoint", monitor, mode)
+        self.monitor, self.mode = monitor, self.watch.mode
         self.save_best_only = save_best_only
         self.save_last = save_last
         self.verbose = verbose
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = self.watch.initial()
         self.best_path = None
         self.last_path = None
 
@@ -335,9 +413,8 @@ class ModelCheckpoint(Callback):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            value = _monitored("ModelCheckpoint", self.monitor, logs)
-            better = value < self.best if self.mode == "min" else value > self.best
-            if better:
+            value = self.watch.value(logs)
+            if self.watch.improved(value, self.best):
                 self.best = value
                 self.best_path = save_weights(self.model, path)
                 if self.verbose:
@@ -346,10 +423,19 @@ class ModelCheckpoint(Callback):
         else:
             self.best_path = save_weights(self.model, path)
         if self.save_last:
-            self.last_path = save_weights(
-                self.model, os.path.join(os.path.dirname(os.path.abspath(path)), "last.safetensors"))
+            directory = os.path.dirname(os.path.abspath(path))
+            self.last_path = save_weights(self.model,
+                                          os.path.join(directory, "last.safetensors"))
+
+    def state_dict(self) -> dict:
+        return {"best": self.best, "best_path": self.best_path, "last_path": self.last_path}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best = float(state["best"])
+        self.best_path, self.last_path = state["best_path"], state["last_path"]
 
 
+@register("callback")
 class TerminateOnNaN(Callback):
     """Stop training at the first batch whose loss is NaN or infinite.
 
@@ -364,6 +450,12 @@ class TerminateOnNaN(Callback):
 
     def on_train_begin(self, logs=None):
         self.report = None
+
+    def state_dict(self) -> dict:
+        return {"report": dict(self.report) if self.report is not None else None}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.report = dict(state["report"]) if state["report"] is not None else None
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -388,6 +480,9 @@ class LearningRateScheduler(Callback):
       * a `ReduceLROnPlateau`: `step(logs[monitor])` after every epoch;
       * a function `schedule(epoch, lr) -> new lr` (Keras), applied to every parameter group
         at the start of each epoch.
+
+    Its state is the schedule's `state_dict()` (a function schedule has none). A config's
+    `schedule:` section builds one of these; it is not listed under `training.callbacks`.
     """
 
     def __init__(self, schedule, per_batch: bool = False, monitor: str = "val_loss"):
@@ -426,9 +521,29 @@ class LearningRateScheduler(Callback):
         else:
             self.schedule.step()
 
+    def state_dict(self) -> dict:
+        if self._is_function() or not hasattr(self.schedule, "state_dict"):
+            return {}
+        return {"schedule": self.schedule.state_dict()}
 
+    def load_state_dict(self, state: dict) -> None:
+        if "schedule" in state:
+            self.schedule.load_state_dict(state["schedule"])
+        else:
+            super().load_state_dict(state)
+
+
+def csv_row(epoch: int, logs: dict, keys) -> list:
+    """One CSV row of epoch logs: the 1-based epoch, then each key's value exactly (repr), or
+    "" when the epoch has no such key (the format of CSVLogger and of a run's metrics.csv)."""
+    return [epoch + 1] + [repr(float(logs[k])) if k in logs else "" for k in keys]
+
+
+@register("callback")
 class CSVLogger(Callback):
     """Append one row per epoch to a CSV file: epoch (1-based), then the log keys in order."""
+
+    path_args = ("filename",)
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
         self.filename = os.fspath(filename)
@@ -454,20 +569,22 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = list(logs)
             self.writer.writerow(["epoch"] + self.keys)
-        self.writer.writerow([epoch + 1] + [repr(float(logs[k])) if k in logs else ""
-                                            for k in self.keys])
+        self.writer.writerow(csv_row(epoch, logs, self.keys))
         self.file.flush()
 
     def on_train_end(self, logs=None):
         self.file.close()
 
 
+@register("callback")
 class TensorBoard(Callback):
     """Write every epoch log value as a TensorBoard scalar (tag = log key, step = epoch + 1).
 
     Uses tensorboardX, imported when training begins, so the library itself does not
     depend on it (`pip install tensorboardX`). View with `tensorboard --logdir <log_dir>`.
     """
+
+    path_args = ("log_dir",)
 
     def __init__(self, log_dir="runs/tensorboard"):
         self.log_dir = os.fspath(log_dir)

@@ -11,7 +11,7 @@ Metrics are bookkeeping, not part of the graph: they read `Tensor.data` and neve
 differentiate, so they cost one argmax (or one subtraction) per batch.
 
 Metrics are named in `Trainer(metrics=("accuracy", "mse"))`; `get_metric(name)` resolves a
-name through `METRICS`, and `register_metric(name, cls)` adds one.
+name through the registry (deepgrad.registry), and `register_metric(name, cls)` adds one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+
+from deepgrad import registry
+from deepgrad.registry import register
 
 
 class Metric:
@@ -49,6 +52,7 @@ class Metric:
         return f"{type(self).__name__}()"
 
 
+@register("metric", "accuracy", aliases=("acc",))
 class Accuracy(Metric):
     """Fraction of samples whose predicted class is the target class.
 
@@ -74,6 +78,7 @@ class Accuracy(Metric):
         return np.count_nonzero(predicted == target), predicted.size
 
 
+@register("metric", "mse", aliases=("mean_squared_error",))
 class MeanSquaredError(Metric):
     """Mean of (output - target)^2 over all entries."""
 
@@ -91,6 +96,7 @@ class MeanSquaredError(Metric):
         return float(np.vdot(diff, diff)) / per_sample, output.shape[0] if output.ndim else 1
 
 
+@register("metric", "loss")
 class Loss(Metric):
     """Sample-weighted mean of per-batch mean losses; fed by the Trainer with `update_value`."""
 
@@ -101,15 +107,11 @@ class Loss(Metric):
         self.count += count
 
 
-METRICS = {"accuracy": Accuracy, "acc": Accuracy, "mse": MeanSquaredError,
-           "mean_squared_error": MeanSquaredError, "loss": Loss}
-
-
 def register_metric(name: str, cls) -> None:
-    """Make `cls` (a Metric subclass) available as `metrics=(name,)`."""
+    """Make `cls` (a Metric subclass) available as `metrics=(name,)` (a registry entry)."""
     if not (isinstance(cls, type) and issubclass(cls, Metric)):
         raise TypeError(f"register_metric: expected a Metric subclass, got {cls!r}")
-    METRICS[name] = cls
+    register("metric", name)(cls)
 
 
 def get_metric(metric) -> Metric:
@@ -121,9 +123,9 @@ def get_metric(metric) -> Metric:
     if isinstance(metric, type) and issubclass(metric, Metric):
         return metric()
     if isinstance(metric, str):
-        if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; known metrics: "
-                             f"{', '.join(sorted(METRICS))} (or register_metric)")
-        return METRICS[metric]()
+        if not registry.contains("metric", metric):
+            raise ValueError(registry.unknown_message("metric", metric)
+                             + " (or register_metric)")
+        return registry.lookup("metric", metric)()
     raise TypeError(f"a metric must be a name, a Metric subclass or instance, got "
                     f"{type(metric).__name__}")

@@ -26,10 +26,10 @@ import numbers
 
 import numpy as np
 
+from deepgrad import registry
 from deepgrad._state import no_grad
 from deepgrad.data import DataLoader, Dataset, TensorDataset, check_labels, get_batch
 from deepgrad.factories import randn
-from deepgrad.nn import functional as F
 from deepgrad.nn.utils import clip_grad_norm_
 from deepgrad.optim import Optimizer
 from deepgrad.random import get_generator
@@ -39,24 +39,19 @@ from deepgrad.training.deep_supervision import DeepSupervisionLoss
 from deepgrad.training.metrics import Loss, get_metric
 from deepgrad.training.penalties import penalty_total, resolve_penalties
 
-LOSSES = {"cross_entropy": "cross_entropy", "crossentropy": "cross_entropy",
-          "mse": "mse_loss", "mse_loss": "mse_loss", "l1": "l1_loss", "l1_loss": "l1_loss",
-          "bce": "binary_cross_entropy", "binary_cross_entropy": "binary_cross_entropy",
-          "bce_with_logits": "binary_cross_entropy_with_logits",
-          "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits",
-          "nll": "nll_loss", "nll_loss": "nll_loss", "hinge": "hinge_loss"}
-
 _CHECK_CHUNK = 8192  # samples per chunk when scanning a dataset for NaN and bad labels
 
 
 def get_loss(loss):
-    """A loss function (output, target) -> scalar Tensor from a callable or a name."""
+    """A loss function (output, target) -> scalar Tensor from a callable or a registered loss
+    name: a class name ("CrossEntropyLoss") or an alias ("cross_entropy", "mse", ...)."""
     if callable(loss):
         return loss
-    if isinstance(loss, str) and loss in LOSSES:
-        return getattr(F, LOSSES[loss])
-    raise ValueError(f"Trainer: loss must be a function (output, target) -> Tensor or one of "
-                     f"{', '.join(sorted(LOSSES))}, got {loss!r}")
+    if isinstance(loss, str) and registry.contains("loss", loss):
+        return registry.lookup("loss", loss)()
+    raise ValueError(f"Trainer: loss must be a function (output, target) -> Tensor or a "
+                     f"registered loss name; {registry.unknown_message('loss', loss)}; "
+                     f"aliases: {', '.join(registry.names('loss', aliases=True))}")
 
 
 def as_loader(data, batch_size: int = 32, shuffle: bool = False, generator=None, role="data"):
@@ -222,7 +217,9 @@ class Trainer:
                                      f"indices counted from {offset})") from None
 
     # --- one training step -----------------------------------------------------------------
-    def _objective(self, output, y):
+    def objective(self, output, y, penalties: bool = True):
+        """The training objective of a model output: the loss (the weighted sum over the
+        outputs of a deeply supervised model) plus the penalties (unless penalties=False)."""
         if isinstance(output, (tuple, list)):
             if self.deep_supervision is None:
                 raise ValueError(f"Trainer: the model returned {len(output)} outputs (deep "
@@ -235,7 +232,7 @@ class Trainer:
                              "model returned a single output in training mode")
         else:
             loss = self.loss_fn(output, y)
-        penalty = penalty_total(self.penalties)
+        penalty = penalty_total(self.penalties) if penalties else None
         return loss if penalty is None else loss + penalty
 
     def train_step(self, x, y):
@@ -245,7 +242,7 @@ class Trainer:
             noise = randn(*x.shape, generator=self.generator, dtype=x.dtype)
             x = x + noise * self.input_noise_std
         output = self.model(x)
-        objective = self._objective(output, y)
+        objective = self.objective(output, y)
         value = float(objective.data)
         if math.isfinite(value):
             self.optimizer.zero_grad()
@@ -288,7 +285,8 @@ class Trainer:
     # --- fit / evaluate / predict ----------------------------------------------------------
     def fit(self, train_data, epochs: int = 1, validation_data=None, initial_epoch: int = 0,
             verbose: int = 1, callbacks=(), batch_size: int = 32, shuffle: bool = True):
-        """Train for epochs initial_epoch .. epochs-1 and return the History.
+        """Train for epochs initial_epoch .. epochs-1 and return the History (with
+        initial_epoch == epochs no epoch runs, only on_train_begin and on_train_end).
 
         `train_data` / `validation_data`: DataLoaders (or Datasets / (x, y) tuples, batched
         with `batch_size`, the training data shuffled). `callbacks` are added to the
@@ -296,8 +294,8 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"fit: epochs must be an integer >= 1, got epochs={epochs!r}")
-        if not 0 <= initial_epoch < epochs:
-            raise ValueError(f"fit: initial_epoch must be in [0, epochs={epochs}), got "
+        if not 0 <= initial_epoch <= epochs:
+            raise ValueError(f"fit: initial_epoch must be in [0, epochs={epochs}], got "
                              f"{initial_epoch!r}")
         train = as_loader(train_data, batch_size, shuffle, self.generator, "training data")
         val = (as_loader(validation_data, batch_size, False, None, "validation data")
@@ -403,18 +401,16 @@ def fit(model, train_data, epochs: int = 1, *, loss="cross_entropy", optimizer="
         callbacks=(), verbose: int = 1, initial_epoch: int = 0, **trainer_kwargs):
     """Train `model` in one call; returns (History, Trainer).
 
-    `optimizer` is an Optimizer or a name of deepgrad.optim ("sgd", "adam", "adamw",
-    "rmsprop", "adagrad", "adadelta") created with `lr`. Other keyword arguments go to
+    `optimizer` is an Optimizer or a registered optimizer name ("sgd", "adam", "Adam",
+    "adamw", "rmsprop", ...; see deepgrad.registry) created with `lr`. Other keyword arguments go to
     Trainer (grad_clip_norm, penalties, loss_weights, generator, ...).
     """
     if isinstance(optimizer, str):
-        from deepgrad import optim
-        names = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
-                 "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
-        if optimizer.lower() not in names:
-            raise ValueError(f"fit: unknown optimizer {optimizer!r}; known: "
-                             f"{', '.join(sorted(names))} (or pass an Optimizer)")
-        optimizer = names[optimizer.lower()](model.parameters(), lr=lr)
+        if not registry.contains("optimizer", optimizer):
+            raise ValueError(f"fit: {registry.unknown_message('optimizer', optimizer)}; "
+                             f"aliases: {', '.join(registry.names('optimizer', aliases=True))}"
+                             " (or pass an Optimizer)")
+        optimizer = registry.lookup("optimizer", optimizer)(model.parameters(), lr=lr)
     trainer = Trainer(model, loss, optimizer, metrics=metrics, **trainer_kwargs)
     history = trainer.fit(train_data, epochs, validation_data=validation_data,
                           initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,

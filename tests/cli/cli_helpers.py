@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
 EXAMPLES = os.path.join(ROOT, "examples")
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
@@ -33,11 +34,17 @@ needs_fashion = pytest.mark.skipif(not have_fashion_mnist(),
 
 
 
-def run_subprocess(*args, env_extra=None, timeout=120):
-    """`python -m deepgrad ARGS` in a fresh process -> CompletedProcess (text)."""
+def run_subprocess(*args, env_extra=None, timeout=120, kill_after=None):
+    """`python -m deepgrad ARGS` in a fresh process -> CompletedProcess (text). With
+    `kill_after=k` the process is killed with SIGKILL right after the checkpoint of epoch k
+    (tests/cli/kill_after.py)."""
     env = dict(os.environ)
     env["MPLBACKEND"] = "Agg"
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "deepgrad", *map(str, args)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    if kill_after is None:
+        command = [sys.executable, "-m", "deepgrad"]
+    else:
+        command = [sys.executable, os.path.join(HERE, "kill_after.py"), str(kill_after)]
+    return subprocess.run(command + [str(a) for a in args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)

@@ -38,10 +38,10 @@ def test_info_shows_layers_parameter_counts_and_summary(cli, spirals_run):
 
 
 def test_eval_matches_the_trainer_on_each_split(cli, spirals_run):
-    from deepgrad.config import build_run
+    from deepgrad.runner import Run
 
     model, checkpoint = _model(spirals_run)
-    run = build_run(checkpoint.config)
+    run = Run.from_config(checkpoint.config)
     run.model.load_state_dict(model.state_dict())
     for split in ("test", "validation"):
         expected = run.evaluate(split)

@@ -1,18 +1,29 @@
 """`deepgrad train --resume` after SIGKILL ends with weights bit-identical to an uninterrupted
-run (dropout on, so every RNG state matters; early stopping, so its counters matter)."""
+run, for every example config: dropout (every RNG state matters), early stopping with its
+best-weights copy (the callbacks' states matter), schedules (their positions matter)."""
 
 import csv
 import signal
 
 import numpy as np
+import pytest
 
 from deepgrad.io import load_checkpoint
 
-from cli_helpers import example, run_subprocess
+from cli_helpers import FASHION_SLICE, example, needs_fashion, run_subprocess
 
 # 3 classes, dropout 0.1 in two layers, Adam, early stopping (patience 2) on val_accuracy
-SETTINGS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
-            "training.callbacks.early_stopping.patience=2"]
+SPIRALS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
+           "training.callbacks[0].patience=2"]
+FASHION = [s for s in FASHION_SLICE if not s.startswith("training.epochs")] + [
+    "training.epochs=3"]
+EXAMPLES = [  # (config, settings, kill after epoch)
+    ("spirals.yaml", SPIRALS, 3),
+    ("regression_1d.yaml", ["data.n=120", "training.epochs=4"], 2),
+    pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 2,
+                 marks=needs_fashion),
+    pytest.param("lenet_deeply_supervised.yaml", FASHION, 1, marks=needs_fashion),
+]
 
 
 def _weights(run_dir):
@@ -24,30 +35,11 @@ def _csv_epochs(run_dir):
         return [int(row["epoch"]) for row in csv.DictReader(stream)]
 
 
-def test_resume_after_sigkill_is_bit_exact(cli, tmp_path):
-    full, killed = tmp_path / "full", tmp_path / "killed"
-    code, _, err = cli("train", example("spirals.yaml"), "--out", full, "-q", "--set",
-                       *SETTINGS)
-    assert code == 0, err
-
-    # a real process, killed with SIGKILL right after the checkpoint of epoch 3
-    proc = run_subprocess("train", example("spirals.yaml"), "--out", killed, "-q", "--set",
-                          *SETTINGS, env_extra={"DEEPGRAD_KILL_AFTER_EPOCH": "3"})
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    interrupted = _weights(killed)
-    assert interrupted.epoch == 3 and not interrupted.metadata["finished"]
-    assert not (killed / "report.html").exists()
-
-    code, out, err = cli("train", example("spirals.yaml"), "--out", killed, "-q", "--resume")
-    assert code == 0, err
-    assert "resuming" in out and "after epoch 3" in out
-
-    a, b = _weights(full), _weights(killed)
+def _assert_same_run(a, b):
     assert a.epoch == b.epoch and a.step == b.step
     assert list(a.model_state) == list(b.model_state)
     for name in a.model_state:
         assert np.array_equal(a.model_state[name], b.model_state[name]), name
-    # the optimizer's slots and the history agree as exactly
     for index, slots in a.optimizer_state["state"].items():
         for key, value in slots.items():
             assert np.array_equal(np.asarray(value),
@@ -55,6 +47,43 @@ def test_resume_after_sigkill_is_bit_exact(cli, tmp_path):
     assert a.metadata["history"] == b.metadata["history"]
     assert a.metadata["best"] == b.metadata["best"]
     assert a.rng_states == b.rng_states
+    states_a, states_b = a.metadata["callbacks"], b.metadata["callbacks"]
+    assert [s["type"] for s in states_a] == [s["type"] for s in states_b]
+    for x, y in zip(states_a, states_b):
+        _assert_same_state(x["state"], y["state"])
+
+
+def _assert_same_state(x, y):
+    if isinstance(x, dict):
+        assert list(x) == list(y)
+        for key in x:
+            _assert_same_state(x[key], y[key])
+    elif isinstance(x, np.ndarray):
+        assert np.array_equal(x, y)
+    else:
+        assert x == y
+
+
+@pytest.mark.parametrize("name, settings, kill_after", EXAMPLES)
+def test_resume_after_sigkill_is_bit_exact(cli, tmp_path, name, settings, kill_after):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    code, _, err = cli("train", example(name), "--out", full, "-q", "--set", *settings)
+    assert code == 0, err
+
+    # a real process, killed with SIGKILL right after the checkpoint of epoch `kill_after`
+    proc = run_subprocess("train", example(name), "--out", killed, "-q", "--set", *settings,
+                          kill_after=kill_after)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    interrupted = _weights(killed)
+    assert interrupted.epoch == kill_after and not interrupted.metadata["finished"]
+    assert _csv_epochs(killed) == list(range(1, kill_after + 1))
+    assert not (killed / "report.html").exists()
+
+    code, out, err = cli("train", example(name), "--out", killed, "-q", "--resume")
+    assert code == 0, err
+    assert "resuming" in out and f"after epoch {kill_after}" in out
+    a, b = _weights(full), _weights(killed)
+    _assert_same_run(a, b)
     assert _csv_epochs(killed) == _csv_epochs(full) == list(range(1, a.epoch + 1))
     assert (killed / "report.html").exists()
 

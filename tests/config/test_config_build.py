@@ -7,10 +7,11 @@ import pytest
 
 import deepgrad as dg
 from deepgrad import nn
-from deepgrad.config import (RegistryError, build_model, build_run, load_config_text, lookup,
+from deepgrad.config import (RegistryError, build_model, load_config_text, lookup,
                              model_from_checkpoint, names, register)
-from deepgrad.config.build import load_run_checkpoint
+from deepgrad.config.build import load_run_checkpoint, penalties
 from deepgrad.io import CheckpointError, save_checkpoint
+from deepgrad.runner import Run
 
 SPIRALS = textwrap.dedent("""\
     name: spirals
@@ -35,14 +36,18 @@ SPIRALS = textwrap.dedent("""\
       batch_size: 30
       seed: 3
       verbose: 0
-      callbacks: {early_stopping: {patience: 5}}
+      callbacks: [{type: EarlyStopping, patience: 5}]
     """)
 
 
-def _run(text=SPIRALS, tmp_path=None, overrides=()):
-    if tmp_path is not None:
-        overrides = list(overrides) + [f"output_dir={tmp_path / 'out'}"]
-    return build_run(load_config_text(text, overrides=overrides))
+def _run(text=SPIRALS, tmp_path=None, overrides=(), resume=False):
+    run_dir = tmp_path / "out" if tmp_path is not None else None
+    return Run.from_config(load_config_text(text), run_dir=run_dir, overrides=overrides,
+                           resume=resume)
+
+
+def _losses(history):
+    return [row["loss"] for row in history]
 
 
 def test_build_run_parts(tmp_path):
@@ -52,9 +57,9 @@ def test_build_run_parts(tmp_path):
     assert type(run.scheduler).__name__ == "StepLR"
     assert (len(run.train_loader.dataset), len(run.val_loader.dataset),
             len(run.test_loader.dataset)) == (90, 30, 30)
-    assert run.trainer_kwargs["penalties"] == [("*weight", "l2", 1e-4)]
-    assert run.trainer_kwargs["grad_clip_norm"] == 5.0
-    assert run.trainer_kwargs["input_noise_std"] == 0.01
+    assert penalties(run.config["regularization"]) == [("*weight", "l2", 1e-4)]
+    assert run.trainer.grad_clip_norm == 5.0
+    assert run.trainer.input_noise_std == 0.01
     assert [type(c).__name__ for c in run.callbacks] == ["LearningRateScheduler",
                                                          "EarlyStopping"]
     # standardized with training statistics: the training features have mean 0, std 1
@@ -65,15 +70,15 @@ def test_build_run_parts(tmp_path):
 
 def test_fit_is_reproducible_and_checkpoint_restores_the_model(tmp_path):
     first = _run(tmp_path=tmp_path / "a")
-    history = first.fit()
-    assert history.history["lr"] == [0.01, 0.005]  # StepLR halves every epoch
+    history = first.fit(report=False)
+    assert [row["lr"] for row in history] == [0.01, 0.005]  # StepLR halves every epoch
     second = _run(tmp_path=tmp_path / "b")
-    assert second.fit().history["loss"] == history.history["loss"]  # one seed, same run
-    path = tmp_path / "a" / "out" / "last.safetensors"
+    assert _losses(second.fit(report=False)) == _losses(history)  # one seed, same run
+    path = tmp_path / "a" / "out" / "checkpoints" / "last.safetensors"
     model, checkpoint = model_from_checkpoint(path)
     assert checkpoint.epoch == 2 and checkpoint.step == 6
     assert checkpoint.config == first.config
-    assert checkpoint.metrics["loss"] == history.history["loss"]
+    assert checkpoint.metrics["loss"] == _losses(history)
     x = first.test_loader.dataset.tensors[0].data
     first.model.eval()
     model.eval()
@@ -127,8 +132,8 @@ def test_graph_model_with_deep_supervision(tmp_path):
                 + run.model.skip(x).data)
     np.testing.assert_allclose(main.data, expected, rtol=1e-6)
     assert aux.shape == (4, 3)
-    history = run.fit(checkpoint=False)
-    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    history = run.fit(report=False)
+    assert len(history) == 2 and np.isfinite(_losses(history)).all()
 
 
 def test_losses_of_different_types_are_refused():
@@ -137,7 +142,7 @@ def test_losses_of_different_types_are_refused():
     text = GRAPH.replace("- {type: CrossEntropyLoss, weight: 0.3, output: aux}",
                          "- {type: MultiMarginLoss, weight: 0.3, output: aux}")
     with pytest.raises(ConfigError, match="same loss type"):
-        build_run(load_config_text(text))
+        Run.from_config(load_config_text(text))
 
 
 def test_registered_models_build():
@@ -163,7 +168,8 @@ def test_seed_controls_initialization():
 def test_registry_lookup_and_register():
     assert lookup("layer", "Conv2d") is nn.Conv2d
     assert lookup("loss", "CrossEntropyLoss") is nn.CrossEntropyLoss
-    assert lookup("callback", "early_stopping").__name__ == "EarlyStopping"
+    assert lookup("callback", "EarlyStopping").__name__ == "EarlyStopping"
+    assert lookup("optimizer", "adam") is lookup("optimizer", "Adam")
     assert "ReLU" in names("activation") and "Linear" not in names("activation")
     assert "StepLR" in names("schedule") and "Adam" in names("optimizer")
     assert {"spirals", "fashion_mnist", "npz", "csv"} <= set(names("dataset"))
@@ -190,9 +196,9 @@ def test_regression_defaults_to_mse_metric(tmp_path):
             .replace("out_features: 3", "out_features: 1")
             .replace("CrossEntropyLoss", "MSELoss"))
     run = _run(text, tmp_path=tmp_path)
-    assert run.metrics == ["mse"]
-    history = run.fit(checkpoint=False)
-    assert "val_mse" in history.history
+    assert run.config["training"]["metrics"] == ["mse"]
+    history = run.fit(report=False)
+    assert "val_mse" in history[-1]
 
 
 def _doc_examples():
@@ -209,24 +215,23 @@ def test_documented_examples_are_valid(tmp_path):
     assert len(examples) == 2
     fashion = load_config_text(examples[0], source="docs/config.md")
     assert fashion["optimizer"]["weight_decay"] == 5e-4
-    assert fashion["training"]["callbacks"]["csv_logger"] == {"filename": "history.csv"}
+    assert fashion["training"]["callbacks"][2] == {"type": "CSVLogger",
+                                                   "args": {"filename": "history.csv"}}
     run = _run(examples[1], tmp_path=tmp_path, overrides=["training.epochs=1",
                                                           "training.verbose=0"])
     assert run.loss_weights == [1.0, 0.3]
-    assert np.isfinite(run.fit(checkpoint=False).history["loss"][0])
+    assert np.isfinite(run.fit(report=False)[0]["loss"])
 
 
 def test_resume_continues_exactly(tmp_path):
     straight = _run(tmp_path=tmp_path / "straight", overrides=["training.epochs=3"])
-    full = straight.fit(checkpoint=False).history
+    full = straight.fit(report=False)
     first = _run(tmp_path=tmp_path / "resumed", overrides=["training.epochs=1"])
-    first.fit()
-    resumed = _run(tmp_path=tmp_path / "resumed", overrides=["training.epochs=3"])
-    checkpoint = resumed.resume(tmp_path / "resumed" / "out" / "last.safetensors")
-    assert checkpoint.epoch == 1 and resumed.initial_epoch == 1
-    rest = resumed.fit(checkpoint=False).history
-    assert rest["loss"] == full["loss"][1:]
-    assert rest["lr"] == full["lr"][1:]
+    first.fit(report=False)
+    resumed = _run(tmp_path=tmp_path / "resumed", overrides=["training.epochs=3"],
+                   resume=True)
+    assert resumed.resumed_from == 1 and resumed.epoch == 1
+    assert resumed.fit(report=False) == full      # the whole history: epochs 1, 2, 3
     for (name, a), (_, b) in zip(straight.model.named_parameters(),
                                  resumed.model.named_parameters()):
         np.testing.assert_array_equal(a.data, b.data, err_msg=name)

@@ -106,9 +106,19 @@ MALFORMED = [
     ("bad_metric", ("batch_size: 16", "batch_size: 16\n  metrics: [acuracy]"),
      "training.metrics[0]: unknown metric 'acuracy' (did you mean 'accuracy'?)"),
     ("callback_option", ("batch_size: 16",
-                         "batch_size: 16\n  callbacks: {early_stopping: {patiense: 2}}"),
-     "training.callbacks.early_stopping.patiense: unknown key 'patiense' (did you mean "
-     "'patience'?)"),
+                         "batch_size: 16\n  callbacks: [{type: EarlyStopping, patiense: 2}]"),
+     "training.callbacks[0].patiense: unknown argument of EarlyStopping 'patiense' (did you "
+     "mean 'patience'?)"),
+    ("callback_type", ("batch_size: 16",
+                       "batch_size: 16\n  callbacks: [{type: EarlyStoping}]"),
+     "training.callbacks[0].type: unknown callback type 'EarlyStoping' (did you mean "
+     "'EarlyStopping'?)"),
+    ("callback_value", ("batch_size: 16",
+                        "batch_size: 16\n  callbacks: [{type: EarlyStopping, patience: -1}]"),
+     "training.callbacks[0]: EarlyStopping: patience must be an integer >= 0"),
+    ("callback_mapping", ("batch_size: 16",
+                          "batch_size: 16\n  callbacks: {early_stopping: {patience: 2}}"),
+     "training.callbacks: expected a list of callbacks, got a mapping"),
 ]
 
 
@@ -122,14 +132,15 @@ def test_malformed_config(name, change, message):
 
 def test_monitoring_validation_quantities_needs_validation_data():
     text = BASE.replace("n: 120", "n: 120\n  validation_split: 0").replace(
-        "batch_size: 16", "batch_size: 16\n  callbacks: {early_stopping: true}")
+        "batch_size: 16", "batch_size: 16\n  callbacks: [EarlyStopping]")
     error = _error(text)
     assert error.errors == [
-        "bad.yaml:15:31: training.callbacks.early_stopping.monitor: monitors 'val_loss' but "
+        "bad.yaml:15:15: training.callbacks[0].monitor: monitors 'val_loss' but "
         "data.validation_split is 0 (no validation data); monitor a training quantity such as "
         "'loss' or keep a validation split"]
-    config = _load(text.replace("early_stopping: true", "early_stopping: {monitor: loss}"))
-    assert config["training"]["callbacks"]["early_stopping"]["monitor"] == "loss"
+    config = _load(text.replace("[EarlyStopping]", "[{type: EarlyStopping, monitor: loss}]"))
+    assert config["training"]["callbacks"] == [{"type": "EarlyStopping",
+                                                "args": {"monitor": "loss"}}]
 
 
 def test_all_errors_are_reported_together():
@@ -188,14 +199,15 @@ def test_registered_model_entry():
 
 
 def test_overrides_are_parsed_as_yaml_and_validated():
-    config = _load(BASE, overrides=["training.epochs=5", "optimizer.lr=1e-3",
+    with_callbacks = BASE + "  callbacks: [{type: EarlyStopping, patience: 5}]\n"
+    config = _load(with_callbacks, overrides=["training.epochs=5", "optimizer.lr=1e-3",
                                     "model[2].out_features=4", "data.noise=0.3",
-                                    "training.callbacks.early_stopping.patience=2"])
+                                    "training.callbacks[0].patience=2"])
     assert config["training"]["epochs"] == 5
     assert config["optimizer"]["lr"] == 0.001
     assert config["model"]["layers"][2]["args"]["out_features"] == 4
     assert config["data"]["noise"] == 0.3
-    assert config["training"]["callbacks"]["early_stopping"]["patience"] == 2
+    assert config["training"]["callbacks"][0]["args"]["patience"] == 2
     error = _error(BASE, overrides=["training.epochz=5"])
     assert error.errors == ["--set training.epochz=5: training.epochz: unknown key 'epochz' "
                             "(did you mean 'epochs'?); allowed: aux_weight_decay, batch_size, "

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from deepgrad import ops
-from deepgrad.config.registry import register
 from deepgrad.nn.module import Module
+from deepgrad.registry import register
 
 
 @register("model", "GraphModel")

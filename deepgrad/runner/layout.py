@@ -1,0 +1,163 @@
+"""The run directory: its one layout (docs/run_directory.md) and the files of a run in it.
+
+    <run_dir>/
+      config.yaml                 the config as resolved (defaults filled in, --set applied)
+      metrics.csv                 one row per epoch: epoch, loss, metrics, val_*, lr
+      checkpoints/last.safetensors   the full run state after the latest epoch
+      checkpoints/best.safetensors   the same, at the epoch with the best monitored value
+      tb/                         TensorBoard event files (when tensorboardX is installed)
+      report.html                 curves, final metrics, the doctor's report
+
+Every entry point (`Run.fit()` from Python, `deepgrad train`, sweeps) writes exactly this.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import html
+import importlib.util
+import os
+
+import numpy as np
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.csv"
+CHECKPOINT_DIR = "checkpoints"
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+TB_DIR = "tb"
+REPORT_FILE = "report.html"
+
+
+def default_run_dir(config_path, config: dict) -> str:
+    """The config's output_dir or runs/<name> when the file sets either, else
+    runs/<config file stem>."""
+    from deepgrad.config import parse_yaml
+
+    with open(config_path, encoding="utf-8") as handle:
+        raw, _ = parse_yaml(handle.read(), os.fspath(config_path))
+    if isinstance(raw, dict) and (raw.get("output_dir") or raw.get("name")):
+        return config["output_dir"]
+    stem = os.path.splitext(os.path.basename(os.fspath(config_path)))[0]
+    return os.path.join("runs", stem)
+
+
+def checkpoint_dir(run_dir: str) -> str:
+    return os.path.join(run_dir, CHECKPOINT_DIR)
+
+
+def last_checkpoint(run_dir: str) -> str:
+    return os.path.join(run_dir, CHECKPOINT_DIR, LAST)
+
+
+def best_checkpoint(run_dir: str) -> str:
+    return os.path.join(run_dir, CHECKPOINT_DIR, BEST)
+
+
+def _replace(path: str, write) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8", newline="") as stream:
+        write(stream)
+    os.replace(temporary, path)
+
+
+def write_config(run_dir: str, config: dict) -> str:
+    import yaml
+
+    def write(stream):
+        stream.write("# the config of this run, as resolved (defaults filled in, --set "
+                     "applied)\n")
+        yaml.safe_dump(config, stream, sort_keys=False, default_flow_style=None)
+
+    path = os.path.join(run_dir, CONFIG_FILE)
+    _replace(path, write)
+    return path
+
+
+def write_metrics(run_dir: str, history: list) -> str:
+    """metrics.csv with exactly the epochs of `history` (rewritten after every checkpoint,
+    so it never holds an epoch the checkpoint does not)."""
+    from deepgrad.training.callbacks import csv_row
+
+    keys = list(dict.fromkeys(k for row in history for k in row))
+
+    def write(stream):
+        writer = csv.writer(stream)
+        if history:
+            writer.writerow(["epoch"] + keys)
+            for epoch, row in enumerate(history):
+                writer.writerow(csv_row(epoch, row, keys))
+
+    path = os.path.join(run_dir, METRICS_FILE)
+    _replace(path, write)
+    return path
+
+
+def tensorboard_available() -> bool:
+    return importlib.util.find_spec("tensorboardX") is not None
+
+
+def log_callbacks(run_dir: str) -> list:
+    """The logging callbacks of the run directory: TensorBoard into tb/ when available."""
+    from deepgrad.training import TensorBoard
+
+    return [TensorBoard(os.path.join(run_dir, TB_DIR))] if tensorboard_available() else []
+
+
+def clear_tensorboard(run_dir: str) -> None:
+    """A fresh run in an existing directory: drop the event files of the previous run, whose
+    curves TensorBoard would otherwise draw on top of the new ones."""
+    tb_dir = os.path.join(run_dir, TB_DIR)
+    if os.path.isdir(tb_dir):
+        for name in os.listdir(tb_dir):
+            if name.startswith("events.out.tfevents."):
+                os.remove(os.path.join(tb_dir, name))
+
+
+def input_shape(loader) -> list:
+    """The shape of one input sample of a loader's dataset (recorded for predict/export)."""
+    first = loader.dataset[0][0]
+    return list(np.shape(getattr(first, "data", first)))
+
+
+# --- report.html --------------------------------------------------------------------------
+def _doctor_html(run) -> "str | None":
+    """The doctor's report on one training batch, run on a copy of the model."""
+    try:
+        from deepgrad.data import get_batch
+        from deepgrad.diagnostics import diagnose
+
+        model = copy.deepcopy(run.model)
+        dataset = run.train_loader.dataset
+        x, y = get_batch(dataset, np.arange(min(len(dataset), 256)))
+        return diagnose(model, (x, y), loss_fn=run.loss).to_html()
+    except Exception as error:  # the report is optional: say why it is missing
+        return f"<p>(the doctor could not run: {html.escape(str(error))})</p>"
+
+
+def summary(run) -> dict:
+    config = run.config
+    loaders = (run.train_loader, run.val_loader, run.test_loader)
+    lines = {"run directory": run.run_dir, "model": type(run.model).__name__,
+             "parameters": run.model.num_parameters(),
+             "dataset": config["data"]["dataset"],
+             "samples (train/validation/test)": "/".join(
+                 str(len(loader.dataset)) if loader is not None else "-" for loader in loaders),
+             "optimizer": config["optimizer"]["type"],
+             "epochs": f"{run.epoch} of {config['training']['epochs']}"
+                       + (" (stopped early)" if run.stopped_early else ""),
+             "seed": config["training"]["seed"],
+             "training time (s)": round(run.elapsed, 1)}
+    best = run.best
+    if best["value"] is not None:
+        lines[f"best {best['monitor']}"] = f"{best['value']:.4f} at epoch {best['epoch']}"
+    return lines
+
+
+def write_report(run, final_metrics: dict) -> str:
+    from deepgrad.runner.report import write_report as write_html
+
+    return write_html(os.path.join(run.run_dir, REPORT_FILE), name=run.config["name"],
+                      history=run.history, final_metrics=final_metrics, summary=summary(run),
+                      doctor_html=_doctor_html(run))
