@@ -24,11 +24,11 @@ Study = namedtuple("Study", ["name", "module", "description"])
 
 STUDIES = OrderedDict((s.name, s) for s in [
     Study("init", "deepgrad.studies.init",
-          "10 layers of 500 tanh/ReLU units: weight std 0.01, 1, Xavier, He"),
+          "10 layers of 500 tanh/ReLU units, std 0.01 / 1 / Xavier / He: activations, dL/dW"),
     Study("symmetry", "deepgrad.studies.symmetry",
           "constant initialization: hidden units stay identical"),
     Study("batchnorm", "deepgrad.studies.batchnorm",
-          "6-layer network on Fashion-MNIST, lr 0.01/0.5, with and without batch norm"),
+          "6-layer network, eta 0.01/0.5 and a rate sweep, with and without batch norm"),
     Study("capacity", "deepgrad.studies.capacity",
           "decision boundaries for 3..100 hidden units and L2 strength"),
     Study("approximation", "deepgrad.studies.approximation",
@@ -36,9 +36,9 @@ STUDIES = OrderedDict((s.name, s) for s in [
     Study("activations", "deepgrad.studies.activations",
           "learning curves with eight activation functions"),
     Study("deep-supervision", "deepgrad.studies.deep_supervision",
-          "mean |gradient| per layer: LeNet vs deeply supervised LeNet"),
+          "LeNet with and without a side loss: mean |gradient| per layer, test error"),
     Study("optimizers", "deepgrad.studies.optimizers",
-          "SGD, momentum, Nesterov, RMSprop, Adam on an ill-conditioned quadratic and "
+          "SGD, momentum, Nesterov, RMSprop, Adam in a ravine (two regimes) and on "
           "Fashion-MNIST"),
     Study("perceptron", "deepgrad.studies.perceptron",
           "Rosenblatt's perceptron and Widrow-Hoff's ADALINE on separable data"),
