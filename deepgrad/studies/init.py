@@ -28,6 +28,7 @@ import numpy as np
 
 from deepgrad import nn
 from deepgrad.nn import functional as F
+from deepgrad.random import get_generator
 from deepgrad.studies._common import finish, markdown_table
 from deepgrad.studies._figures import histogram, legend_outside, slide
 from deepgrad.tensor import Tensor
@@ -46,23 +47,27 @@ NOTES_RUNS = [("relu", "std 0.01"), ("relu", "std 1"), ("tanh", "Glorot"), ("rel
 NOTES_SCHEMES = dict(SCHEMES, Glorot=lambda fan_in, fan_out: math.sqrt(2.0 / (fan_in + fan_out)))
 
 
-def build(activation, scheme, width, depth, rng, schemes=SCHEMES):
-    """`depth` pairs (Linear(width, width) with N(0, s^2) weights and zero biases, activation);
-    s = schemes[scheme](n_in, n_out)."""
+def build(activation: str, scheme: str, depth: int = DEPTH, width: int = WIDTH, generator=None,
+          schemes=SCHEMES):
+    """Sequential of `depth` x (Linear(width, width) with N(0, s^2) weights and zero biases,
+    activation), s = schemes[scheme](n_in, n_out)."""
+    rng = get_generator(generator)
     layers = []
     for _ in range(depth):
         linear = nn.Linear(width, width, generator=rng)
         nn.init.normal_(linear.weight, 0.0, schemes[scheme](width, width), generator=rng)
         nn.init.zeros_(linear.bias)
-        layers.append((linear, ACTIVATIONS[activation]()))
-    return layers
+        layers += [linear, ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
 
 
-def forward_backward(layers, x, seed_loss):
-    """Run the hidden layers on x, then `seed_loss(h_last)` backward; returns per hidden layer
-    the activations h_k, the per-example gradients dL/ds_k and dL/dW_k (NumPy arrays)."""
+def forward_backward(model, x, seed_loss):
+    """Run the hidden layers of `model` (a `build` Sequential) on x, then `seed_loss(h_last)`
+    backward; returns per hidden layer the activations h_k, the per-example gradients dL/ds_k
+    and dL/dW_k (NumPy arrays)."""
     h, pre = Tensor(x), []
     outputs = []
+    layers = list(zip(model[0::2], model[1::2]))
     for linear, activation in layers:
         s = linear(h)
         s.retain_grad()
@@ -95,7 +100,7 @@ def stats(activation, outputs, grads_s, grads_w):
 
 def dd2424_run(activation, scheme, batch, seed):
     rng = np.random.default_rng(seed)
-    layers = build(activation, scheme, WIDTH, DEPTH, rng)
+    layers = build(activation, scheme, generator=rng)
     head = nn.Linear(WIDTH, CLASSES, generator=rng)
     nn.init.normal_(head.weight, 0.0, SCHEMES[scheme](WIDTH, CLASSES), generator=rng)
     nn.init.zeros_(head.bias)
@@ -108,7 +113,7 @@ def dd2424_run(activation, scheme, batch, seed):
 def notes_run(activation, scheme, seed):
     """The backprop notes' NumPy experiment (100 units, 1,000 points, dL/dH_10 = 100 N(0,1))."""
     rng = np.random.default_rng(seed)
-    layers = build(activation, scheme, 100, DEPTH, rng, NOTES_SCHEMES)
+    layers = build(activation, scheme, width=100, generator=rng, schemes=NOTES_SCHEMES)
     x = rng.standard_normal((1000, 100)).astype(np.float32)
     seed_grad = Tensor((100 * rng.standard_normal((1000, 100))).astype(np.float32))
     return forward_backward(layers, x, lambda h: (h * seed_grad).sum())
