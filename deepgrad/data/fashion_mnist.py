@@ -26,19 +26,15 @@ _cache: dict = {}
 
 def search_dirs(root=None) -> list:
     """The directories searched for the files, in order: `root` (and root/fashion-mnist) when
-    given; otherwise $DEEPGRAD_DATA (and $DEEPGRAD_DATA/fashion-mnist), then the Debian
-    package's directory."""
-    if root is not None:
-        bases = [os.fspath(root)]
-    else:
-        env = os.environ.get("DEEPGRAD_DATA")
-        bases = [env] if env else []
-    dirs = []
-    for base in bases:
-        dirs += [base, os.path.join(base, "fashion-mnist")]
+    given; otherwise $DEEPGRAD_DATA (and $DEEPGRAD_DATA/fashion-mnist) when that variable is
+    set; otherwise the Debian package's directory. A root the user chose is the only place
+    searched: files missing there are an error, not a reason to read other files."""
     if root is None:
-        dirs.append(SYSTEM_DIR)
-    return dirs
+        root = os.environ.get("DEEPGRAD_DATA") or None
+        if root is None:
+            return [SYSTEM_DIR]
+    base = os.fspath(root)
+    return [base, os.path.join(base, "fashion-mnist")]
 
 
 def _find(split: str, kind: str, root) -> str:
@@ -52,6 +48,14 @@ def _find(split: str, kind: str, root) -> str:
                 return path
             searched.append(path)
     listing = "\n  ".join(searched)
+    env = os.environ.get("DEEPGRAD_DATA")
+    if root is None and env:
+        where = "exists but does not hold them" if os.path.isdir(env) else "does not exist"
+        raise FileNotFoundError(
+            f"fashion_mnist: the environment variable DEEPGRAD_DATA={env!r} names the data "
+            f"directory, but it {where}: cannot find the {split} {kind} ({names[0]} or "
+            f"{names[1]}). Point DEEPGRAD_DATA at the directory of the four IDX files, or "
+            f"unset it to use {SYSTEM_DIR}. Searched:\n  {listing}")
     raise FileNotFoundError(
         f"fashion_mnist: cannot find the {split} {kind} ({names[0]} or {names[1]}).\n"
         "Install the dataset with\n    sudo apt-get install dataset-fashion-mnist\n"

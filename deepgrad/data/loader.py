@@ -93,6 +93,10 @@ class DataLoader:
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
+    def _batch_indices(self, order: np.ndarray, b: int) -> np.ndarray:
+        """The dataset indices of batch `b` of an epoch whose sample order is `order`."""
+        return order[b * self.batch_size:(b + 1) * self.batch_size]
+
     def __iter__(self):
         skip, self._resume_position = self._resume_position, 0
         self._epoch_state = self.generator.bit_generator.state
@@ -101,7 +105,7 @@ class DataLoader:
         self._position = skip
         num_batches = len(self)
         for b in range(skip, num_batches):
-            indices = order[b * self.batch_size:(b + 1) * self.batch_size]
+            indices = self._batch_indices(order, b)
             batch = get_batch(self.dataset, indices)
             self._position = b + 1
             yield batch

@@ -14,11 +14,15 @@ What is checked (thresholds are module constants, documented in docs/diagnostics
   gradient; more than DEAD_FRACTION = 50 % dead units in a ReLU layer is flagged.
 * Saturation: more than SATURATED_FRACTION = 50 % of a tanh/sigmoid layer's outputs saturated
   (|tanh| > 0.99, sigmoid outside [0.01, 0.99]).
-* Initialization vs activation: a Linear/Conv weight followed by tanh/sigmoid should have
-  std near Xavier's 1/sqrt(fan_in), one followed by a ReLU-family unit near He's
-  sqrt(2/fan_in); more than a factor WEIGHT_STD_FACTOR = 2 off is flagged. The activations'
-  std from the first to the last recorded layer changing by more than a factor
-  ACTIVATION_STD_FACTOR = 10 (shrinking or growing) is flagged as well.
+* Signal scale over depth: the activations' std from the first to the last recorded layer
+  changing by more than a factor ACTIVATION_STD_FACTOR = 10 (shrinking or growing) is
+  flagged.
+
+Every finding comes from measured behaviour on the batch, never from the weights alone: a
+weight whose std differs from the Xavier or He value is not a problem when the signal and the
+gradient keep their scale through the network (deepgrad's default `Linear` initialization,
+PyTorch's, has std 1/sqrt(3 fan_in), 2.4x below He's, and trains the demo MLP to 90%). The
+weights' std and the Xavier/He reference values are reported in `Report.params` for reading.
 
 Without `loss_fn`, the loss is L = sum(outputs): every output receives the gradient 1, so the
 gradient flow is measured independently of the output's scale. With integer `targets` the
@@ -40,7 +44,6 @@ VANISHING_RATIO = 1e-3
 EXPLODING_RATIO = 1e3
 DEAD_FRACTION = 0.5
 SATURATED_FRACTION = 0.5
-WEIGHT_STD_FACTOR = 2.0
 ACTIVATION_STD_FACTOR = 10.0
 SEVERITIES = ("error", "warning", "info")
 
@@ -137,6 +140,32 @@ class Report:
         parts.append("</table>")
         return "\n".join(parts)
 
+    def _repr_html_(self):  # notebooks
+        from deepgrad.display import STYLE
+
+        return STYLE + self.to_html().replace("<table>", '<table class="deepgrad">')
+
+    def plot(self, path=None):
+        """Activation std and gradient RMS per recorded layer (log scale), as the doctor
+        measured them: a PNG at `path` (returned), or without a path the matplotlib Figure."""
+        from deepgrad.diagnostics import plots
+
+        plt = plots.pyplot()
+        names = [row["name"] for row in self.layers]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        for ax, key, label in ((axes[0], "std", "activation std"),
+                               (axes[1], "grad_rms", "gradient RMS (dL/da)")):
+            values = np.array([row[key] for row in self.layers], dtype=np.float64)
+            ax.semilogy(range(len(names)), np.where(values > 0, values, np.nan), marker="o")
+            ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+            ax.set_xlabel("recorded layer (forward order)")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+        verdict = "no problem found" if self.ok else f"{len(self.findings)} finding(s)"
+        fig.suptitle(f"deepgrad doctor: {verdict}, loss {self.loss:.4g}", fontsize=10)
+        fig.tight_layout()
+        return plots.save(fig, path)
+
     def to_dict(self) -> dict:
         return {"ok": self.ok, "loss": self.loss, "findings": self.findings,
                 "layers": self.layers, "params": self.params}
@@ -219,7 +248,7 @@ def diagnose(model, batch, loss_fn=None, targets=None) -> Report:
     findings += _check_gradient_flow(layers)
     findings += _check_units(layers)
     params = _param_rows(model, order)
-    findings += _check_init(params, layers)
+    findings += _check_activation_scale(layers)
     model.zero_grad()
     return Report(findings, layers, params, loss_value)
 
@@ -335,23 +364,9 @@ def _param_rows(model, order):
     return rows
 
 
-def _check_init(params, layers):
+def _check_activation_scale(layers):
+    """The signal shrinking or growing through the recorded layers."""
     findings = []
-    for scheme, kinds, fn in (("Xavier", ("tanh", "sigmoid"), "xavier_normal_"),
-                              ("He", ("relu",), "kaiming_normal_")):
-        off = [r for r in params if r["kind"] in kinds and r["std"] > 0 and
-               not 1.0 / WEIGHT_STD_FACTOR <= r["std"] / r["expected_std"] <= WEIGHT_STD_FACTOR]
-        if off:
-            factors = [r["std"] / r["expected_std"] for r in off]
-            followers = "/".join(sorted({r["kind"] for r in off}))
-            findings.append(_finding(
-                "warning", _names(off), "init",
-                f"weight std {_span([r['std'] for r in off], '{:.3g}')} is "
-                f"{_span(factors, '{:.3g}')} x the {scheme} value "
-                f"{_span([r['expected_std'] for r in off], '{:.3g}')} (fan_in "
-                f"{_span([r['fan_in'] for r in off], '{}')}) for layers followed by "
-                f"{followers} (threshold: a factor {WEIGHT_STD_FACTOR:g})",
-                f"Re-initialize with {scheme} initialization (nn.init.{fn})."))
     stds = [r["std"] for r in layers if np.isfinite(r["std"])]
     if len(layers) >= 2 and len(stds) >= 2 and stds[0] > 0:
         change = stds[-1] / stds[0]

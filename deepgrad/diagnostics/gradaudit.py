@@ -36,6 +36,7 @@ deterministic function of the batch); its running statistics change only on the 
 from __future__ import annotations
 
 import copy
+import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,6 +173,21 @@ class AuditReport:
 
     def __str__(self):
         return self.format_table()
+
+    def _repr_html_(self):  # notebooks: the same table, one row per parameter
+        from deepgrad.display import html_table, styled
+
+        def cell(error):
+            return "-" if error is None else f"{error:.1e}"
+
+        rows = [[r.name, "x".join(str(s) for s in r.shape) or "scalar", r.grad_norm,
+                 cell(r.forward_error), cell(r.fd_direction_error), cell(r.fd_entry_error),
+                 r.status, r.note or ""] for r in self.rows]
+        headers = ["parameter", "shape", "|grad|", "forward", "fd direction", "fd entries",
+                   "status", "note"]
+        verdict = self.format_table().splitlines()[-1 - len(self.notes)]
+        return styled(html_table(headers, rows, caption="Gradient audit"),
+                      f"<p>{html.escape(verdict)}</p>")
 
 
 def _relative(a, b, delta: float) -> tuple:

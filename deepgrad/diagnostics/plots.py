@@ -3,6 +3,9 @@ side (a row per configuration or training step), curves, and per-layer statistic
 
 matplotlib is imported lazily with the non-interactive Agg backend; when MPLCONFIGDIR is unset
 it is pointed to a fresh temporary directory (matplotlib needs a writable cache directory).
+Every plotting function takes `path`: given, the figure is written there as a PNG and the path
+returned; left out (None), the matplotlib Figure itself is returned, which a notebook shows
+inline (inside an IPython kernel a PNG formatter for figures is registered if none is).
 Figures are saved without `bbox_inches="tight"`, so a figure of `panel_size` inches per panel
 at `dpi` has exactly (columns * width * dpi, rows * height * dpi) pixels.
 """
@@ -10,24 +13,13 @@ at `dpi` has exactly (columns * width * dpi, rows * height * dpi) pixels.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
+from deepgrad.display import pyplot
+
 PANEL_SIZE = (2.2, 2.0)
 DPI = 100
-
-
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (imported on first use)."""
-    if not os.environ.get("MPLCONFIGDIR"):
-        os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="deepgrad-mpl-")
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _ensure_dir(path) -> str:
@@ -38,9 +30,13 @@ def _ensure_dir(path) -> str:
     return path
 
 
-def save(fig, path, dpi: int = DPI) -> str:
-    """Save `fig` as PNG at `path` (creating its directory) and close it; returns the path."""
+def save(fig, path=None, dpi: int = DPI):
+    """Save `fig` as PNG at `path` (creating its directory) and close it; returns the path.
+    With path None, close it in pyplot (nothing is shown twice) and return the Figure."""
     plt = pyplot()
+    if path is None:
+        plt.close(fig)
+        return fig
     path = _ensure_dir(path)
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
@@ -53,7 +49,7 @@ def _panel_label(name, hist_stats):
     return f"{name}\nmean {hist_stats['mean']:.2g}  std {hist_stats['std']:.2g}"
 
 
-def plot_histogram_grid(rows, path, title=None, panel_size=PANEL_SIZE, dpi=DPI) -> str:
+def plot_histogram_grid(rows, path=None, title=None, panel_size=PANEL_SIZE, dpi=DPI):
     """A grid of histograms: one row per (label, panels) in `rows`, one panel per layer.
 
     Args:
@@ -114,13 +110,13 @@ def _draw_panel(ax, column, panel):
     ax.text(column + 0.9, -0.02, f"{high:.2g}", ha="right", va="top", fontsize=6)
 
 
-def plot_histograms(panels, path, title=None, panel_size=PANEL_SIZE, dpi=DPI) -> str:
+def plot_histograms(panels, path=None, title=None, panel_size=PANEL_SIZE, dpi=DPI):
     """One histogram per layer, side by side (the slides' layout); see plot_histogram_grid."""
     return plot_histogram_grid([("", panels)], path, title, panel_size, dpi)
 
 
-def plot_curves(curves, path, xlabel="step", ylabel="loss", title=None, logy=False,
-                size=(5.0, 3.5), dpi=DPI, markers=False) -> str:
+def plot_curves(curves, path=None, xlabel="step", ylabel="loss", title=None, logy=False,
+                size=(5.0, 3.5), dpi=DPI, markers=False):
     """Line plot of `curves`: {label: (x, y)}; non-finite y values are not drawn."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=size)
@@ -140,7 +136,7 @@ def plot_curves(curves, path, xlabel="step", ylabel="loss", title=None, logy=Fal
     return save(fig, path, dpi)
 
 
-def plot_panels(panels, path, ncols=None, panel_size=(3.0, 2.6), title=None, dpi=DPI) -> str:
+def plot_panels(panels, path=None, ncols=None, panel_size=(3.0, 2.6), title=None, dpi=DPI):
     """Several custom panels: `panels` is a list of (title, draw) where draw(ax) draws one."""
     plt = pyplot()
     n = len(panels)

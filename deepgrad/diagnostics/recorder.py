@@ -25,6 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from deepgrad._optional import require
 from deepgrad.diagnostics import plots
 from deepgrad.diagnostics.stats import (DEFAULT_BINS, activation_kind, dead_units, histogram,
                                         is_activation, summarize, update_ratio)
@@ -228,10 +229,11 @@ class ActivationRecorder(Callback):
                                "stats": entry[what]})
         return panels
 
-    def plot_histograms(self, path, what: str = "activation", steps=None, title=None,
-                        panel_size=plots.PANEL_SIZE, dpi=plots.DPI) -> str:
-        """PNG of one histogram per layer (columns), one row per recorded step in `steps`
-        (default: the latest step)."""
+    def plot_histograms(self, path=None, what: str = "activation", steps=None, title=None,
+                        panel_size=plots.PANEL_SIZE, dpi=plots.DPI):
+        """One histogram per layer (columns), one row per recorded step in `steps` (default:
+        the latest step): written as a PNG to `path` (returned), or, without a path, the
+        matplotlib Figure (shown inline in a notebook)."""
         steps = [self.history[-1]["step"]] if steps is None and self.history else steps or []
         rows = [(f"step {s}", self.panels(what, s)) for s in steps]
         return plots.plot_histogram_grid(rows, path, title or f"{what}s per layer",
@@ -240,7 +242,7 @@ class ActivationRecorder(Callback):
     # --- TensorBoard --------------------------------------------------------------------------
     def _write_tensorboard(self, record):
         if self._writer is None:
-            from tensorboardX import SummaryWriter  # optional dependency, imported on use
+            SummaryWriter = require("tensorboardX", "writing TensorBoard logs").SummaryWriter
 
             self._writer = SummaryWriter(logdir=self.log_dir)
         step = record["step"]

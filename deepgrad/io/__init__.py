@@ -6,6 +6,7 @@ imported when a function that needs them is called.
 
 from deepgrad.io.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, restore,
                                     restore_generator, save_checkpoint)
+from deepgrad.io.serialization import load, save
 
 
 def export_onnx(*args, **kwargs):
@@ -16,4 +17,4 @@ def export_onnx(*args, **kwargs):
 
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "restore",
-           "restore_generator", "export_onnx"]
+           "restore_generator", "export_onnx", "save", "load"]

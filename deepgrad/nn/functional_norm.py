@@ -68,7 +68,7 @@ def batch_norm_composed(input, weight=None, bias=None, eps=1e-5):
     axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     mean = ops.mean(x, axis=axes, keepdims=True)
-    var = ops.var(x, axis=axes, keepdims=True)
+    var = ops.var(x, axis=axes, keepdims=True, correction=0)
     x_hat = ops.div(ops.sub(x, mean), ops.sqrt(ops.add(var, eps)))
     if weight is None:
         return x_hat
@@ -88,7 +88,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"{normalized_shape}, got shape {x.shape}")
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = ops.mean(x, axis=axes, keepdims=True)
-    var = ops.var(x, axis=axes, keepdims=True)
+    var = ops.var(x, axis=axes, keepdims=True, correction=0)
     y = ops.div(ops.sub(x, mean), ops.sqrt(ops.add(var, eps)))
     if weight is not None:
         y = ops.mul(y, weight)

@@ -240,7 +240,7 @@ def lsuv_(model, batch, tol: float = 0.1, max_iter: int = 10, generator=None):
         seen = {}
 
         def measure(module, inputs, output):
-            seen["var"] = float(output.var().item())
+            seen["var"] = float(output.var(correction=0).item())
         handle = layer.register_forward_hook(measure)
         try:
             for _ in range(max_iter):

@@ -185,8 +185,16 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: `p.grad = None`, or with set_to_none=False zeros in the same
+        `.grad` tensor (a fresh array, so no other tensor sharing the old one changes)."""
         for p in self.parameters():
-            p.grad = None
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data = np.zeros_like(p.data)
+                p.grad._bump()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for p in self.parameters():
@@ -267,6 +275,17 @@ class Module:
     # --- printing -------------------------------------------------------------------------------
     def extra_repr(self) -> str:
         return ""
+
+    def summary(self, input_size=None, dtype=None):
+        """A Keras-like table: layer, output shape (from a forward pass on zeros of
+        `input_size`, batch dimension included), parameter count, trainable; and totals.
+        See deepgrad/nn/summary.py."""
+        from deepgrad.nn.summary import summarize  # nn.summary imports this module
+
+        return summarize(self, input_size, dtype)
+
+    def _repr_html_(self):
+        return self.summary()._repr_html_()
 
     def __repr__(self):
         children = [f"({name}): " + repr(child).replace("\n", "\n  ")

@@ -11,29 +11,65 @@ import numbers
 
 import numpy as np
 
+from deepgrad.ops import activation as _a
 from deepgrad.ops import elementwise as _e
 from deepgrad.ops import linalg as _l
 from deepgrad.ops import reduce as _r
 from deepgrad.ops import shape as _s
+from deepgrad.ops.indexing import (chunk, flip, gather, index_select, masked_fill, repeat,
+                                   roll, scatter, scatter_add, split, take_along_dim, tril,
+                                   triu)
+from deepgrad.ops.promote import DEFAULT_FLOAT, is_number, result_type
 from deepgrad.ops.reduce import normalize_axis
+from deepgrad.ops.reductions import (ValuesIndices, all, amax, amin, any, argmax, argmin,
+                                     argsort, cumprod, cumsum, logsumexp, max, mean, min, norm,
+                                     prod, resolve_dim, sort, std, sum, topk, var)
 from deepgrad.tensor import Tensor, as_tensor
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "matmul", "linear", "linear_relu", "exp", "log",
-    "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "erf", "relu", "clip", "maximum", "minimum",
-    "where",
-    "sum", "mean", "max", "min", "var", "reshape", "transpose", "permute", "flatten", "squeeze",
-    "unsqueeze", "broadcast_to", "pad", "concatenate", "stack", "getitem", "cast",
-    "normalize_axis",
+    "add", "sub", "mul", "div", "pow", "neg", "remainder", "floor_divide", "matmul", "mm",
+    "bmm", "einsum", "linear", "linear_relu", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh",
+    "sigmoid", "erf", "relu", "clip", "clamp", "maximum", "minimum", "where", "floor", "ceil",
+    "round", "trunc", "sign", "isnan", "isinf", "isfinite",
+    "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std", "prod",
+    "any", "all", "logsumexp", "norm", "cumsum", "cumprod", "sort", "argsort", "topk",
+    "reshape", "transpose", "permute", "flatten", "squeeze", "unsqueeze", "broadcast_to",
+    "pad", "concatenate", "stack", "getitem", "cast", "normalize_axis", "gather", "scatter",
+    "scatter_add", "index_select", "masked_fill", "split", "chunk", "flip", "roll", "repeat",
+    "tril", "triu", "take_along_dim", "result_type", "ValuesIndices", "clone", "softmax",
+    "log_softmax",
 ]
 
 
 def _pair(a, b):
-    """Both operands as Tensors; a Python scalar takes the dtype of the other operand."""
-    if not isinstance(a, Tensor):
-        b = as_tensor(b)
-        return as_tensor(a, like=b), b
-    return a, as_tensor(b, like=a)
+    """Both operands as Tensors of the dtype PyTorch's promotion rules give (see promote.py):
+    float32 ** int64 -> float32, int + 1.5 -> float32, int32 + 5 -> int32."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype is b.data.dtype:
+        return a, b  # the common case, kept cheap
+    if isinstance(a, Tensor) and a.data.dtype.kind == "f" and is_number(b) \
+            and not isinstance(b, complex):
+        return a, Tensor._wrap(np.asarray(b, dtype=a.data.dtype))
+    dtype = result_type(a, b)
+    return _to(a, dtype), _to(b, dtype)
+
+
+def _to(x, dtype):
+    """x (a Tensor, array or number) as a Tensor of `dtype`; float casts are differentiable."""
+    if not isinstance(x, Tensor):
+        return Tensor._wrap(np.asarray(x.data if isinstance(x, Tensor) else x, dtype=dtype)) \
+            if is_number(x) else _to(as_tensor(x), dtype)
+    if x.data.dtype == dtype:
+        return x
+    if x.data.dtype.kind == "f" and dtype.kind == "f":
+        return _e.Cast.apply(x, dtype=dtype)
+    return Tensor._wrap(x.data.astype(dtype))
+
+
+def _floating(x):
+    """x itself if floating point, else x in the default float dtype (float32)."""
+    if not isinstance(x, Tensor):
+        x = as_tensor(x)
+    return x if x.data.dtype.kind == "f" else Tensor._wrap(x.data.astype(DEFAULT_FLOAT))
 
 
 # --- arithmetic -------------------------------------------------------------------------------
@@ -49,8 +85,36 @@ def mul(a, b):
     return _e.Mul.apply(*_pair(a, b))
 
 
-def div(a, b):
-    return _e.Div.apply(*_pair(a, b))
+def div(a, b, *, rounding_mode=None):
+    """a / b (true division: integers divide in float32, as PyTorch); rounding_mode="floor"
+    or "trunc" rounds the quotient."""
+    a, b = _pair(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return trunc(_e.Div.apply(_floating(a), _floating(b))) if a.data.dtype.kind == "f" \
+            else Tensor._wrap(np.trunc(a.data / b.data).astype(a.data.dtype))
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+    if a.data.dtype.kind != "f":
+        a, b = _floating(a), _floating(b)
+    return _e.Div.apply(a, b)
+
+
+def remainder(a, b):
+    """a % b with the sign of b (Python's and PyTorch's convention)."""
+    return _e.Remainder.apply(*_pair(a, b))
+
+
+def floor_divide(a, b):
+    """a // b = floor(a / b); piecewise constant, so its gradient is 0."""
+    a, b = _pair(a, b)
+    if a.data.dtype.kind != "f":
+        if np.any(b.data == 0):
+            raise ZeroDivisionError("floor_divide: integer division by zero")
+        return Tensor._wrap(np.floor_divide(a.data, b.data))
+    return _e.Piecewise.apply(a, b, fn=np.floor_divide)
 
 
 def neg(x):
@@ -58,15 +122,64 @@ def neg(x):
 
 
 def pow(base, exponent):
-    """base ** exponent; a constant Python exponent uses the cheaper rule p x^(p-1)."""
+    """base ** exponent; a constant Python exponent uses the cheaper rule p x^(p-1).
+
+    The gradient with respect to the base at base = 0 follows PyTorch: p x^(p-1) (0 for p > 1,
+    inf for p < 1); with respect to the exponent it is y ln(base), taken as 0 where base <= 0.
+    """
     if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool) \
             and isinstance(base, Tensor):
+        if base.data.dtype.kind != "f" and not isinstance(exponent, numbers.Integral):
+            base = _floating(base)
         return _e.PowScalar.apply(base, p=exponent)
     return _e.Pow.apply(*_pair(base, exponent))
 
 
 def matmul(a, b):
     return _l.MatMul.apply(*_pair(a, b))
+
+
+def mm(a, b):
+    """Matrix product of two 2-D tensors."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: both operands must be 2-D matrices, got shapes {a.shape} and "
+                           f"{b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product of (B, n, k) and (B, k, m) tensors."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm: both operands must be 3-D with the same batch size, got "
+                           f"shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, e.g. einsum("bij,bjk->bik", a, b). Letters only; "..." is not
+    supported, nor a letter repeated within one operand (a diagonal)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    if "..." in equation:
+        raise ValueError(f"einsum: '...' is not supported in {equation!r}; name every "
+                         "dimension with a letter")
+    inputs, arrow, output = equation.partition("->")
+    inputs = inputs.split(",")
+    if not arrow:  # implicit output: the letters used once, in alphabetical order
+        letters = "".join(inputs)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    tensors = [as_tensor(x) for x in operands]
+    if len(inputs) != len(tensors):
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got "
+                         f"{len(tensors)}")
+    for spec, t in zip(inputs, tensors):
+        if len(spec) != t.ndim or len(set(spec)) != len(spec):
+            raise ValueError(f"einsum: operand {spec!r} of {equation!r} must name each of the "
+                             f"{t.ndim} dimensions of shape {t.shape} with its own letter")
+    dtype = result_type(*tensors)
+    return _l.Einsum.apply(*(_to(t, dtype) for t in tensors), inputs=tuple(inputs),
+                           output=output)
 
 
 def linear(x, weight, bias=None):
@@ -85,15 +198,15 @@ def linear_relu(x, weight, bias=None):
 
 # --- elementwise functions ----------------------------------------------------------------
 def exp(x):
-    return _e.Exp.apply(x)
+    return _e.Exp.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def log(x):
-    return _e.Log.apply(x)
+    return _e.Log.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def sqrt(x):
-    return _e.Sqrt.apply(x)
+    return _e.Sqrt.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def abs(x):
@@ -101,23 +214,23 @@ def abs(x):
 
 
 def sin(x):
-    return _e.Sin.apply(x)
+    return _e.Sin.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def cos(x):
-    return _e.Cos.apply(x)
+    return _e.Cos.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def tanh(x):
-    return _e.Tanh.apply(x)
+    return _e.Tanh.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def sigmoid(x):
-    return _e.Sigmoid.apply(x)
+    return _e.Sigmoid.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def erf(x):
-    return _e.Erf.apply(x)
+    return _e.Erf.apply(x if x.data.dtype.kind == "f" else _floating(x))
 
 
 def relu(x):
@@ -133,6 +246,47 @@ def clip(x, min=None, max=None):
     return _e.Clip.apply(x, lo=min, hi=max)
 
 
+clamp = clip
+
+
+def _piecewise(x, fn):
+    return _e.Piecewise.apply(x, fn=fn) if x.data.dtype.kind == "f" else \
+        Tensor._wrap(np.asarray(fn(x.data)))
+
+
+def floor(x):
+    return _piecewise(x, np.floor)
+
+
+def ceil(x):
+    return _piecewise(x, np.ceil)
+
+
+def round(x, decimals=0):
+    """Round half to even (as PyTorch and NumPy), to `decimals` places."""
+    return _piecewise(x, np.round if decimals == 0 else lambda a: np.round(a, decimals))
+
+
+def trunc(x):
+    return _piecewise(x, np.trunc)
+
+
+def sign(x):
+    return _piecewise(x, np.sign)
+
+
+def isnan(x):
+    return Tensor._wrap(np.isnan(x.data))
+
+
+def isinf(x):
+    return Tensor._wrap(np.isinf(x.data))
+
+
+def isfinite(x):
+    return Tensor._wrap(np.isfinite(x.data))
+
+
 def maximum(a, b):
     return _e.Maximum.apply(*_pair(a, b))
 
@@ -141,12 +295,40 @@ def minimum(a, b):
     return _e.Minimum.apply(*_pair(a, b))
 
 
-def where(condition, a, b):
-    """Elementwise `a if condition else b`; the condition is not differentiated."""
+def where(condition, a=None, b=None):
+    """Elementwise `a if condition else b`; the condition is not differentiated. With only a
+    condition, the indices where it is true (as torch.where(condition))."""
     condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if a is None and b is None:
+        return tuple(Tensor._wrap(i) for i in np.nonzero(condition))
     if condition.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
     return _e.Where.apply(*_pair(a, b), condition=condition)
+
+
+def _last(dim):
+    return -1 if dim is None else dim
+
+
+def clone(x):
+    """A copy in the graph (the gradient flows back unchanged)."""
+    if x.data.dtype.kind == "f":
+        return _e.Cast.apply(x, dtype=x.data.dtype)
+    return Tensor._wrap(x.data.copy())
+
+
+def softmax(x, dim=None, *, axis=None):
+    """y_i = e^(x_i) / sum_j e^(x_j) along `dim` (computed with the maximum subtracted)."""
+    x = _floating(x)
+    dim = normalize_axis(_last(resolve_dim(dim, axis, "softmax")), x.ndim, "softmax")
+    return _a.Softmax.apply(x, axis=dim[0]) if dim else x * 0.0 + 1.0
+
+
+def log_softmax(x, dim=None, *, axis=None):
+    """y = x - max x - ln(sum_j e^(x_j - max x)) along `dim`: finite for any finite logits."""
+    x = _floating(x)
+    dim = normalize_axis(_last(resolve_dim(dim, axis, "log_softmax")), x.ndim, "log_softmax")
+    return _a.LogSoftmax.apply(x, axis=dim[0]) if dim else x - x
 
 
 def cast(x, dtype):
@@ -157,28 +339,6 @@ def cast(x, dtype):
         raise TypeError(f"cast: converting a tensor that requires grad from {x.dtype} to "
                         f"{dtype} is not differentiable")
     return Tensor._wrap(x.data.astype(dtype))
-
-
-# --- reductions ----------------------------------------------------------------------------
-def sum(x, axis=None, keepdims=False):
-    return _r.Sum.apply(x, axis=axis, keepdims=keepdims)
-
-
-def mean(x, axis=None, keepdims=False):
-    return _r.Mean.apply(x, axis=axis, keepdims=keepdims)
-
-
-def max(x, axis=None, keepdims=False):
-    return _r.Max.apply(x, axis=axis, keepdims=keepdims)
-
-
-def min(x, axis=None, keepdims=False):
-    return _r.Min.apply(x, axis=axis, keepdims=keepdims)
-
-
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance; ddof=0 is the biased (population) estimate, ddof=1 the unbiased one."""
-    return _r.Var.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 # --- shape ---------------------------------------------------------------------------------
@@ -262,20 +422,28 @@ def _tensor_list(tensors, op):
     return tensors
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, dim=None, *, axis=None):
+    axis = resolve_dim(dim, axis, "cat") or 0
     tensors = _tensor_list(tensors, "concatenate")
+    if len({t.data.dtype for t in tensors}) > 1:
+        dtype = result_type(*tensors)
+        tensors = [_to(t, dtype) for t in tensors]
     first = tensors[0]
     axis = normalize_axis(axis, first.ndim, "concatenate")[0]
     for i, t in enumerate(tensors):
-        if t.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape))
+        if t.ndim != first.ndim or builtins.any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape))
                                        if k != axis):
             raise ValueError(f"concatenate: tensor {i} has shape {t.shape}, which does not "
                              f"match shape {first.shape} outside axis {axis}")
     return _s.Concatenate.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0):
+def stack(tensors, dim=None, *, axis=None):
+    axis = resolve_dim(dim, axis, "stack") or 0
     tensors = _tensor_list(tensors, "stack")
+    if len({t.data.dtype for t in tensors}) > 1:
+        dtype = result_type(*tensors)
+        tensors = [_to(t, dtype) for t in tensors]
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape "

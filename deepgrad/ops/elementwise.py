@@ -414,3 +414,42 @@ class Cast(Function):
 
     def jvp(ctx, x_dot):
         return x_dot
+
+
+class Remainder(Function):
+    """y = a - floor(a / b) b  (the sign of b, as Python's %);  dy/da = 1, dy/db = -floor(a/b)"""
+
+    symbol = "%"
+
+    def forward(ctx, a, b):
+        ctx.save(a, b)
+        return np.mod(a, b)
+
+    def _quotient(ctx):
+        a, b = ctx.saved
+        return np.floor_divide(a, b)
+
+    def backward(ctx, grad_out):
+        need_a, need_b = ctx.needs_input_grad
+        return grad_out if need_a else None, (-grad_out * ctx._quotient() if need_b else None)
+
+    def jvp(ctx, a_dot, b_dot):
+        return a_dot - b_dot * ctx._quotient()
+
+
+class Piecewise(Function):
+    """y = f(x) for a piecewise-constant f (floor, ceil, round, trunc, sign, a // b);
+    dy/dx = 0 wherever the derivative exists"""
+
+    def forward(ctx, *xs, fn):
+        ctx.shapes = [x.shape for x in xs]
+        y = fn(*xs)
+        ctx.out = (y.shape, y.dtype)
+        return y
+
+    def backward(ctx, grad_out):
+        zeros = tuple(np.zeros(s, dtype=grad_out.dtype) for s in ctx.shapes)
+        return zeros if len(zeros) > 1 else zeros[0]
+
+    def jvp(ctx, *x_dots):
+        return np.zeros(*ctx.out)

@@ -154,3 +154,36 @@ class LinearReLU(Function):
     def jvp(ctx, x_dot, weight_dot, bias_dot=None):
         x, weight, y = ctx.saved
         return _affine_jvp(x, weight, x_dot, weight_dot, bias_dot) * (y > 0)
+
+
+class Einsum(Function):
+    """y = einsum(inputs -> output, x_1, ..., x_n);  dL/dx_k = einsum(output, the others ->
+    inputs_k) of dL/dy, repeated over the letters only x_k has (summed out in forward)"""
+
+    symbol = "einsum"
+
+    def forward(ctx, *xs, inputs, output):
+        ctx.inputs, ctx.output = inputs, output
+        ctx.save(*xs)
+        return np.einsum(",".join(inputs) + "->" + output, *xs)
+
+    def _grad(ctx, k, grad_out):
+        xs = ctx.saved
+        others = [j for j in range(len(xs)) if j != k]
+        target = ctx.inputs[k]
+        known = set(ctx.output).union(*(ctx.inputs[j] for j in others))
+        kept = "".join(c for c in target if c in known)
+        spec = ",".join([ctx.output] + [ctx.inputs[j] for j in others]) + "->" + kept
+        part = np.einsum(spec, grad_out, *(xs[j] for j in others))
+        part = part.reshape([xs[k].shape[i] if c in known else 1 for i, c in enumerate(target)])
+        return np.broadcast_to(part, xs[k].shape)
+
+    def backward(ctx, grad_out):
+        return tuple(ctx._grad(k, grad_out) if need else None
+                     for k, need in enumerate(ctx.needs_input_grad))
+
+    def jvp(ctx, *x_dots):
+        spec = ",".join(ctx.inputs) + "->" + ctx.output
+        xs = ctx.saved
+        return sum(np.einsum(spec, *(x_dots[k] if j == k else x for j, x in enumerate(xs)))
+                   for k in range(len(xs)))

@@ -37,6 +37,12 @@ class StudyResult:
         with open(self.summary_path, encoding="utf-8") as f:
             return f.read()
 
+    def _repr_html_(self):  # notebooks: the summary's tables and the figures inline
+        from deepgrad.display import image_html, markdown_html, styled
+
+        images = [image_html(path) for path in self.figures if os.path.isfile(path)]
+        return styled(markdown_html(self.summary()), *images)
+
 
 def fmt(value, digits: int = 4) -> str:
     """A number for a table: 4 significant digits, 'diverged' for non-finite values."""

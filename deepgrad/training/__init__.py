@@ -15,6 +15,7 @@ from deepgrad.training.callbacks import (CSVLogger, Callback, CallbackList, Earl
 from deepgrad.training.deep_supervision import DeepSupervisionLoss, aux_weight_factor
 from deepgrad.training.metrics import (Accuracy, MeanSquaredError, Metric, get_metric,
                                        register_metric)
+from deepgrad.training.notebook import LivePlot, NotebookProgress
 from deepgrad.training.penalties import Penalty, resolve_penalties
 from deepgrad.training.protocols import Bagging, cross_validate
 from deepgrad.training.seeding import seed_everything
@@ -27,5 +28,5 @@ __all__ = [
     "load_weights",
     "DeepSupervisionLoss", "aux_weight_factor", "Metric", "Accuracy", "MeanSquaredError",
     "get_metric", "register_metric", "Penalty", "resolve_penalties",
-    "cross_validate", "Bagging", "seed_everything",
+    "cross_validate", "Bagging", "seed_everything", "NotebookProgress", "LivePlot",
 ]

@@ -224,6 +224,17 @@ class History(Callback):
     def __repr__(self):
         return f"History({len(self.epoch)} epochs: {', '.join(self.history)})"
 
+    def _repr_html_(self):  # notebooks: a table of the epochs and the curves inline
+        from deepgrad.display import history_html
+
+        return history_html(self)
+
+    def plot(self, path=None):
+        """Training and validation curves of each metric: a PNG at `path`, or the Figure."""
+        from deepgrad.display import history_figure
+
+        return history_figure(self, path)
+
 
 def _format_logs(logs: dict, keys) -> str:
     parts = []

@@ -106,6 +106,20 @@ def test_missing_files_explain_install(tmp_path):
     assert str(tmp_path / "fashion-mnist" / "t10k-images-idx3-ubyte") in message
 
 
+@pytest.mark.parametrize("exists", [False, True])
+def test_a_data_root_set_by_the_user_is_not_silently_ignored(tmp_path, monkeypatch, exists):
+    root = tmp_path / ("empty" if exists else "nonexistent")
+    if exists:
+        root.mkdir()
+    monkeypatch.setenv("DEEPGRAD_DATA", str(root))
+    with pytest.raises(FileNotFoundError) as info:
+        load_fashion_mnist("test")
+    message = str(info.value)
+    assert f"DEEPGRAD_DATA={str(root)!r}" in message
+    assert ("exists but does not hold them" if exists else "does not exist") in message
+    assert fm_mod.SYSTEM_DIR not in fm_mod.search_dirs()
+
+
 def test_count_mismatch_names_both_files(tmp_path):
     _write_fake(tmp_path, n=5, n_labels=4)
     with pytest.raises(IDXFormatError, match=r"t10k-images.* holds 5 images but .*"

@@ -1,5 +1,7 @@
 """The doctor: vanishing gradients on tanh/std 0.01, nothing wrong with He/ReLU, and more."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,7 @@ def test_flags_vanishing_gradients_with_tanh_and_std_001(batch):
     ratio = report.layers[0]["grad_rms"] / report.layers[-1]["grad_rms"]
     assert ratio < doctor.VANISHING_RATIO
     np.testing.assert_allclose(ratio, 0.2236 ** 9, rtol=0.5)  # 0.01 * sqrt(500) per layer
-    assert report.by_check("init")[0]["layer"].startswith("0, ..., 18")
+    assert report.by_check("init") == []  # findings come from measured behaviour only
     assert report.by_check("activation_scale")
     text = str(report)
     assert "[ERROR]" in text and "vanishing gradients" in text
@@ -86,3 +88,50 @@ def test_deeply_supervised_model_with_its_loss():
     assert all(np.isfinite(row["grad_rms"]) and row["grad_rms"] > 0 for row in report.layers)
     default = diagnose(model, (x, y))  # cross-entropy on the main output
     assert 1.5 < default.loss < 4.0 and default.loss < report.loss
+
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def _healthy_models():
+    from deepgrad.models import LeNet, mlp
+
+    return {
+        # the demo model of `make demo` with the library's default initialization (90% test)
+        "demo mlp": (mlp([784, 512, 256, 10], activation="relu", dropout=0.2, generator=0),
+                     (64, 784)),
+        "tanh mlp": (mlp([784, 256, 256, 10], activation="tanh", generator=0), (64, 784)),
+        "sigmoid mlp": (mlp([784, 128, 10], activation="sigmoid", generator=0), (64, 784)),
+        "lenet": (LeNet(generator=0), (16, 1, 28, 28)),
+        "batch-norm mlp": (mlp([784, 256, 256, 10], batch_norm=True, generator=0), (64, 784)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_healthy_models()))
+def test_models_that_train_well_get_no_warning(name):
+    """The library's own defaults must not be diagnosed as wrong (standardized inputs, as the
+    demo feeds them)."""
+    model, shape = _healthy_models()[name]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = rng.integers(0, 10, size=shape[0])
+    report = diagnose(model, (x, y))
+    assert report.ok, f"{name}: {report}"
+    assert report.findings == []
+
+
+@pytest.mark.skipif(not os.path.isfile(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz")),
+                    reason="needs the Fashion-MNIST files (make data)")
+def test_demo_model_on_real_images_gets_no_warning():
+    from deepgrad.data import Standardize, load_fashion_mnist
+    from deepgrad.models import mlp
+
+    images, labels = load_fashion_mnist("test", flatten=True)
+    x = Standardize().fit(images[:2000]).transform(images[:256])
+    model = mlp([784, 512, 256, 10], activation="relu", dropout=0.2, generator=0)
+    report = diagnose(model, (x, labels[:256]))
+    assert report.ok, str(report)
+    # the weights are 2.4x below He's std, and the doctor says nothing about it: the signal
+    # keeps its scale (measured, reported in the layer table)
+    ratios = [r["std"] / r["expected_std"] for r in report.params if r["expected_std"]]
+    assert all(0.3 < ratio < 0.5 for ratio in ratios)

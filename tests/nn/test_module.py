@@ -7,7 +7,7 @@ import deepgrad as dg
 from deepgrad import nn
 from deepgrad.autograd import gradcheck
 
-torch = pytest.importorskip("torch")
+from torch_gate import torch  # gated per test: tests without PyTorch still run
 
 
 class TwoLayer(nn.Module):
@@ -252,3 +252,17 @@ def test_fused_linear_relu_gradcheck_and_retained_graph():
     first = w.grad.data.copy()
     y.backward()
     np.testing.assert_allclose(w.grad.data, 2 * first, rtol=1e-12)
+
+
+def test_zero_grad_set_to_none_false_zeros_in_place_as_pytorch():
+    model = nn.Linear(3, 2)
+    model(dg.ones(4, 3)).sum().backward()
+    grad = model.weight.grad
+    model.zero_grad(set_to_none=False)
+    assert model.weight.grad is grad  # the same tensor, now zeros
+    np.testing.assert_array_equal(grad.numpy(), np.zeros((2, 3)))
+    np.testing.assert_array_equal(model.bias.grad.numpy(), np.zeros(2))
+    model(dg.ones(4, 3)).sum().backward()  # accumulates from zero
+    np.testing.assert_array_equal(model.weight.grad.numpy(), np.full((2, 3), 4.0))
+    model.zero_grad()
+    assert model.weight.grad is None and model.bias.grad is None

@@ -11,7 +11,7 @@ from deepgrad import optim
 from deepgrad.ops import blas
 from deepgrad.optim import lr_scheduler
 
-torch = pytest.importorskip("torch")
+from torch_gate import torch  # gated per test: tests without PyTorch still run
 
 # --- the shared problem: a small tanh MLP with a squared loss on fixed data ----------------
 _rng = np.random.default_rng(0)

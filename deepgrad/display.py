@@ -1,0 +1,231 @@
+"""Rich displays for notebooks: small HTML building blocks behind every `_repr_html_`.
+
+Jupyter shows an object's `_repr_html_()` when it has one and its `repr()` otherwise, so each
+deepgrad object keeps a plain-text form and adds an HTML table built here. Nothing here needs
+IPython; `figure_html` needs matplotlib only when a figure is passed.
+
+    >>> from deepgrad.display import html_table
+    >>> html_table(["x", "x²"], [[1, 1], [2, 4]])[:33]
+    '<table class="deepgrad"><thead><t'
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from deepgrad._optional import require
+
+STYLE = ("<style>table.deepgrad{border-collapse:collapse;font-size:0.9em;margin:0.3em 0}"
+         "table.deepgrad th,table.deepgrad td{border:1px solid #ccc;padding:2px 8px;"
+         "text-align:right}table.deepgrad th{background:#f2f2f2}"
+         "table.deepgrad td.l,table.deepgrad th.l{text-align:left}"
+         "table.deepgrad caption{text-align:left;font-weight:bold;padding:2px 0}</style>")
+
+
+def number(value, digits: int = 4) -> str:
+    """A number for people: integers with thousands separators, floats with `digits`
+    significant digits (scientific notation below 1e-3 or from 1e6 on)."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.{max(digits - 1, 0)}e}"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _cell(value, tag: str) -> str:
+    text = value if isinstance(value, str) else number(value)
+    align = ' class="l"' if isinstance(value, str) else ""
+    return f"<{tag}{align}>{html.escape(text)}</{tag}>"
+
+
+def html_table(headers, rows, caption: str | None = None) -> str:
+    """An HTML table; strings are left-aligned and escaped, numbers formatted by `number`."""
+    head = "".join(f'<th class="l">{html.escape(str(h))}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(_cell(v, "td") for v in row) + "</tr>" for row in rows)
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="deepgrad">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def styled(*parts: str) -> str:
+    """The parts in one block, with the table style once in front."""
+    return STYLE + "<div>" + "".join(parts) + "</div>"
+
+
+def preview(array: np.ndarray, precision: int = 4) -> str:
+    """A short text preview of an array (corners of large arrays, like NumPy's repr)."""
+    with np.printoptions(precision=precision, threshold=60, edgeitems=3, linewidth=88):
+        return np.array2string(np.asarray(array), separator=", ")
+
+
+def tensor_html(tensor) -> str:
+    """Shape, dtype, autograd state and a value preview of a Tensor."""
+    array = tensor.data
+    node = getattr(tensor, "_node", None)
+    autograd = (f"grad_fn=&lt;{html.escape(type(node).__name__)}&gt;" if node is not None
+                else "requires_grad=True (leaf)" if tensor.requires_grad else "no gradient")
+    info = (f"<b>Tensor</b> shape {html.escape(str(tuple(array.shape)))}, dtype "
+            f"{html.escape(str(array.dtype))}, {autograd}")
+    if tensor.grad is not None:
+        info += ", .grad set"
+    stats = ""
+    if array.size and array.dtype.kind == "f":
+        finite = np.isfinite(array)
+        values = array[finite] if not finite.all() else array
+        if values.size:
+            stats = html_table(["min", "max", "mean", "std", "non-finite"],
+                               [[float(values.min()), float(values.max()),
+                                 float(values.mean()), float(values.std()),
+                                 int(array.size - finite.sum())]])
+    return styled(f"<div>{info}</div>", f"<pre>{html.escape(preview(array))}</pre>", stats)
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (imported on first use; when MPLCONFIGDIR is unset
+    it points to a fresh temporary directory, since matplotlib needs a writable cache). Inside
+    an IPython kernel, returned Figures are shown inline as PNG."""
+    if not os.environ.get("MPLCONFIGDIR"):
+        os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="deepgrad-mpl-")
+    matplotlib = require("matplotlib", "drawing figures")
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    _register_notebook_formatter()
+    return plt
+
+
+def _register_notebook_formatter() -> None:
+    """Register a PNG formatter for matplotlib Figures in a running IPython shell, unless one
+    is registered already (matplotlib's inline backend does the same; IPython's API)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        formatter.for_type(Figure, _figure_png)
+
+
+def _figure_png(figure, dpi: int = 100) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def figure_html(figure, dpi: int = 100) -> str:
+    """A matplotlib figure as an inline PNG <img> (the figure is not closed)."""
+    data = base64.b64encode(_figure_png(figure, dpi)).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}"/>'
+
+
+def image_html(path: str, width: str = "100%") -> str:
+    """A PNG file inline, as an <img> of at most `width`."""
+    with open(path, "rb") as stream:
+        data = base64.b64encode(stream.read()).decode("ascii")
+    return (f'<img style="max-width:{width}" title="{html.escape(os.path.basename(path))}" '
+            f'src="data:image/png;base64,{data}"/>')
+
+
+def markdown_html(text: str) -> str:
+    """The markdown that deepgrad writes (headings, pipe tables, bullets, paragraphs) as HTML."""
+    out, table, para = [], [], []
+
+    def flush():
+        if table:
+            rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table
+                    if not set(line.replace("|", "").strip()) <= set("-: ")]
+            out.append(html_table(rows[0], rows[1:]) if rows else "")
+            table.clear()
+        if para:
+            out.append("<p>" + html.escape(" ".join(para)) + "</p>")
+            para.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if para:
+                flush()
+            table.append(stripped)
+            continue
+        if table:
+            flush()
+        if not stripped:
+            flush()
+        elif stripped.startswith("#"):
+            flush()
+            level = min(len(stripped) - len(stripped.lstrip("#")), 6)
+            out.append(f"<h{level}>{html.escape(stripped.lstrip('#').strip())}</h{level}>")
+        elif stripped.startswith(("- ", "* ")):
+            flush()
+            out.append(f"<li>{html.escape(stripped[2:])}</li>")
+        else:
+            para.append(stripped)
+    flush()
+    return "\n".join(out)
+
+
+def history_figure(history, path=None):
+    """Loss and metric curves of a training History, each metric's training and validation
+    values in one panel (integer epoch ticks): a PNG at `path` (returned), or the Figure."""
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    logs = history.history
+    bases = [k for k in logs if not k.startswith("val_") and k not in ("lr", "time")]
+    bases += [k[4:] for k in logs if k.startswith("val_") and k[4:] not in bases]
+    fig, axes = plt.subplots(1, max(len(bases), 1), figsize=(4.2 * max(len(bases), 1), 3.2),
+                             squeeze=False)
+    epochs = np.asarray(history.epoch) + 1
+    for ax, base in zip(axes[0], bases):
+        for key, label in ((base, "training"), ("val_" + base, "validation")):
+            if key in logs:
+                ax.plot(epochs[:len(logs[key])], logs[key], marker="o", markersize=3,
+                        label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(base)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    if path is None:
+        plt.close(fig)
+        return fig
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def history_html(history) -> str:
+    """A History as a table (one row per epoch) with its curves inline (when matplotlib is
+    installed)."""
+    keys = list(history.history)
+    rows = [[int(epoch) + 1] + [history.history[k][i] if i < len(history.history[k]) else ""
+                                for k in keys] for i, epoch in enumerate(history.epoch)]
+    table = html_table(["epoch"] + keys, rows, caption=f"History: {len(rows)} epoch(s)")
+    try:
+        figure = figure_html(history_figure(history)) if rows else ""
+    except ModuleNotFoundError:  # a core-only install: the table alone
+        figure = ""
+    return styled(figure, table)

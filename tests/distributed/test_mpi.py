@@ -1,0 +1,94 @@
+"""deepgrad.distributed under `mpiexec -n 2`: one launch runs every check in mpi_checks.py
+(MPI start-up is the slow part), the tests below assert on its numbers."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.distributed.mpi_harness import PYTHON, require_mpi, run_ranks
+
+CHECKS = os.path.join(os.path.dirname(__file__), "mpi_checks.py")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    require_mpi()
+    out = tmp_path_factory.mktemp("mpi") / "results.json"
+    done = run_ranks(2, [PYTHON, CHECKS, str(out)], timeout=120)
+    assert done.returncode == 0, f"mpi_checks failed:\n{done.stdout}\n{done.stderr}"
+    return json.loads(out.read_text())
+
+
+def test_two_ranks(results):
+    assert results["world_size"] == 2
+
+
+def test_broadcast_parameters_and_optimizer_state(results):
+    check = results["broadcast"]
+    assert check["spread_before"] > 0.01      # the ranks really started different
+    assert check["spread_after"] == 0.0       # identical bits afterwards
+    assert check["steps"] == [1.0] * 4
+
+
+@pytest.mark.parametrize("name, bound", [("equivalence_float32", 1e-5),
+                                         ("equivalence_float32_overlap", 1e-5),
+                                         ("equivalence_float64", 1e-12),
+                                         ("equivalence_float64_overlap", 1e-12),
+                                         ("equivalence_sync_batchnorm", 1e-12)])
+def test_same_weights_as_one_process_after_50_steps(results, name, bound):
+    """2 ranks x global batch 32 (uneven last batch: 203 samples) == 1 process x batch 32."""
+    check = results[name]
+    assert check["relative_difference"] <= bound, check
+    assert check["reductions"] == 50
+    assert check["buckets"] >= 2              # several fused buffers, not one per tensor
+
+
+def test_sampler_shards_cover_each_global_batch_exactly_once(results):
+    check = results["sampler"]
+    assert check["exact"] is True
+    assert check["overlaps"] == 0
+    assert check["steps"] == check["expected_steps"] == 14
+    assert check["local_steps"] == 7
+
+
+def test_sync_batchnorm_matches_batchnorm_on_the_full_batch(results):
+    for name in ("1d", "2d"):
+        for key, value in results["sync_batchnorm"][name].items():
+            assert value <= 1e-12, (name, key, value)
+
+
+def test_metrics_are_reduced_over_the_ranks(results):
+    check = results["metrics"]
+    assert check["count"] == 37
+    assert check["accuracy"] == pytest.approx(check["expected_accuracy"], abs=1e-15)
+    assert check["loss"] == pytest.approx(check["expected_loss"], rel=1e-12)
+
+
+def test_overlap_redoes_a_bucket_whose_parameter_is_used_twice(results):
+    assert results["tied_weights"]["difference"] <= 1e-15
+
+
+FAIL = os.path.join(os.path.dirname(__file__), "mpi_fail.py")
+
+
+@pytest.mark.parametrize("mode", ["raise", "kill"])
+def test_a_failing_rank_ends_the_job_within_seconds(mode):
+    """Rank 1 raises (or is killed) mid-training while rank 0 waits in an Allreduce: mpiexec
+    exits non-zero with a message naming the rank, well within 30 s."""
+    require_mpi()
+    began = time.monotonic()
+    done = run_ranks(2, [PYTHON, FAIL, mode], timeout=60)
+    elapsed = time.monotonic() - began
+    assert done.returncode != 0
+    assert elapsed < 30, elapsed
+    assert "rank 1 fails at step 20" in done.stdout
+    if mode == "raise":
+        assert "deepgrad.distributed: rank 1 of 2 failed with RuntimeError: simulated " \
+               "failure of rank 1" in done.stderr
+        assert "Aborting all 2 ranks of the job." in done.stderr
+    else:
+        assert "rank 1" in done.stderr and "signal 9" in done.stderr, done.stderr
