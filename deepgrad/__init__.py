@@ -32,6 +32,20 @@ from deepgrad.io.serialization import load, save  # isort: skip
 
 __version__ = "0.1.0"
 
+# the application layer, imported on first use (`deepgrad.fit(model, data)`, `deepgrad.Run`)
+_LAZY = {"fit": "deepgrad.training", "Trainer": "deepgrad.training", "Run": "deepgrad.runner",
+         "registry": "deepgrad.registry"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__.endswith(name) else getattr(module, name)
+    raise AttributeError(f"module 'deepgrad' has no attribute {name!r}")
+
+
 # dtypes by PyTorch's names (NumPy dtypes: `x.dtype == deepgrad.float32` works either way)
 float32 = float = _np.dtype(_np.float32)
 float64 = double = _np.dtype(_np.float64)
@@ -82,4 +96,6 @@ __all__ = [
     # dtypes
     "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16",
     "short", "int8", "uint8", "bool",
+    # the application layer (imported on first use)
+    "fit", "Trainer", "Run",
 ]

@@ -77,74 +77,35 @@ def _overrides(args) -> list:
     return [item for group in (getattr(args, "set", None) or []) for item in group]
 
 
-def _checkpoint_path(path) -> str:
-    """A checkpoint file, or a run directory (its best checkpoint, else its last)."""
-    from deepgrad.runner import layout
-
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        for candidate in (layout.best_checkpoint(path), layout.last_checkpoint(path)):
-            if os.path.exists(candidate):
-                return candidate
-        raise CommandError(f"{path} is a directory without checkpoints/best.safetensors or "
-                           "checkpoints/last.safetensors; give a checkpoint file or a run "
-                           "directory written by `deepgrad train`")
-    if not os.path.exists(path):
-        raise CommandError(f"no such checkpoint: {path}")
-    if path.lower().endswith((".yaml", ".yml")):
-        raise CommandError(f"{path} is a config; this command takes a checkpoint "
-                           "(.safetensors) or a run directory: train first with "
-                           f"`deepgrad train {path}`")
-    return path
-
-
-def _load_model(path):
-    from deepgrad.config import model_from_checkpoint
-
-    model, checkpoint = model_from_checkpoint(_checkpoint_path(path))
-    model.eval()
-    return model, checkpoint
-
-
-def _class_names(checkpoint, num_classes: int) -> list:
-    if (checkpoint.metadata or {}).get("dataset") == "fashion_mnist" and num_classes == 10:
-        from deepgrad.data import FASHION_MNIST_CLASSES
-
-        return list(FASHION_MNIST_CLASSES)
-    return [f"class {k}" for k in range(num_classes)]
-
-
 def _format_metrics(results: dict) -> str:
     return "  ".join(f"{k} {v:.4f}" for k, v in results.items())
-
-
-def _config_batch(config_path, overrides, batch_size: int):
-    """(run, (x, y)): the run of a config and its first `batch_size` training samples."""
-    import numpy as np
-
-    from deepgrad.data import get_batch
-    from deepgrad.runner import Run
-
-    run = Run.from_config(config_path, overrides=overrides)
-    dataset = run.train_loader.dataset
-    x, y = get_batch(dataset, np.arange(min(batch_size, len(dataset))))
-    return run, (x, y)
-
-
-def _objective(run):
-    """The training loss of (output, target) without the penalties: the Trainer's."""
-    return lambda output, target: run.trainer.objective(output, target, penalties=False)
 
 
 # --------------------------------------------------------------------------------------------
 # commands
 # --------------------------------------------------------------------------------------------
+def _launch_ranks(args) -> int:
+    """`deepgrad train ... --nproc N`: the same command as N MPI ranks on this machine."""
+    from deepgrad.distributed.launch import launch
+
+    argv = [sys.executable, "-m", "deepgrad", "train", args.config]
+    argv += [a for item in _overrides(args) for a in ("--set", item)]
+    argv += ["--resume"] * args.resume + ["--quiet"] * args.quiet
+    argv += ["--debug"] * getattr(args, "debug", False)
+    argv += ["--out", args.out] if args.out else []
+    return launch(args.nproc, argv)
+
+
 def cmd_train(args) -> int:
-    from deepgrad.runner import Run, layout
+    from deepgrad.distributed import launched_by_mpi
+
+    if args.nproc is not None and not launched_by_mpi():
+        return _launch_ranks(args)
+    from deepgrad.runner import Run, parallel
 
     run = Run.from_config(args.config, run_dir=args.out, overrides=_overrides(args),
                           resume=args.resume)
-    out = sys.stdout
+    out = sys.stdout if parallel.writes() else open(os.devnull, "w")
     if run.resumed_from is not None:
         out.write(f"resuming {run.run_dir} after epoch {run.epoch} of {run.epochs}\n")
     if run.complete:
@@ -152,7 +113,7 @@ def cmd_train(args) -> int:
                   + (", stopped early" if run.stopped_early else "") + ")\n")
     run.fit(verbose=0 if args.quiet else None, report=False)
     final = run.final_metrics()
-    report = run.write_report()
+    report = run.write_report(final)
     out.write(f"run directory: {run.run_dir}\n")
     if run.best["value"] is not None:
         out.write(f"best {run.best['monitor']}: {run.best['value']:.4f} at epoch "
@@ -163,45 +124,14 @@ def cmd_train(args) -> int:
     test = final.get("test")
     if test and "accuracy" in test:
         out.write(f"test accuracy: {100 * test['accuracy']:.2f}%\n")
-    if not layout.tensorboard_available():
-        out.write("note: tensorboardX is not installed, so no TensorBoard files were "
-                  "written (pip install tensorboardX)\n")
     return 0
 
 
 def cmd_eval(args) -> int:
-    from deepgrad.config import load_run_checkpoint
-    from deepgrad.data import load_csv, load_npz
-    from deepgrad.io import restore
-    from deepgrad.runner import Run
+    from deepgrad.runner import trained
 
-    path = _checkpoint_path(args.checkpoint)
-    checkpoint = load_run_checkpoint(path)
-    if checkpoint.config is None:
-        raise CommandError(f"{path}: holds no config; `deepgrad eval` needs a checkpoint "
-                           "written by `deepgrad train`")
-    run = Run.from_config(checkpoint.config, overrides=_overrides(args),
-                          run_dir=os.path.dirname(os.path.dirname(os.path.abspath(path))))
-    restore(checkpoint, run.model)
-    if args.data:
-        if args.data.lower().endswith(".npz"):
-            x, y = load_npz(args.data)
-        elif args.data.lower().endswith(".csv"):
-            x, y = load_csv(args.data)
-        else:
-            raise CommandError(f"--data {args.data}: expected an .npz (arrays x, y) or a .csv "
-                               "file (label in the last column)")
-        if run.config["data"]["preprocessing"]["flatten"]:
-            x = x.reshape(len(x), -1)
-        if run.standardizer is not None:
-            x = run.standardizer.transform(x)
-        results = run.trainer.evaluate((x, y), run.config["training"]["eval_batch_size"])
-        label, n = args.data, len(y)
-    else:
-        results = run.evaluate(args.split)
-        label = f"{args.split} split"
-        n = len({"train": run.train_loader, "validation": run.val_loader,
-                 "test": run.test_loader}[args.split].dataset)
+    path, label, n, results = trained.evaluate(args.checkpoint, args.split, args.data,
+                                               _overrides(args))
     print(f"{path}: {label}, {n} samples")
     for key, value in results.items():
         percent = f" ({100 * value:.2f}%)" if key == "accuracy" else ""
@@ -210,95 +140,54 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
+    from deepgrad.runner import trained
 
-    from deepgrad import Tensor
-    from deepgrad.config.validate import is_regression
-    from deepgrad.data import Standardize
-    from deepgrad.nn import functional as F
-    from deepgrad.runner.inputs import load_inputs
-    from deepgrad.training import predict
-
-    model, checkpoint = _load_model(args.checkpoint)
-    meta = checkpoint.metadata or {}
-    if "input_shape" not in meta:
-        raise CommandError(f"{checkpoint.path}: no input shape recorded; `deepgrad predict` "
-                           "needs a checkpoint written by `deepgrad train`")
-    x, names = load_inputs(args.inputs, meta["input_shape"], invert=args.invert)
-    if "standardize/mean" in checkpoint.tensors:
-        scaler = Standardize()
-        scaler.load_state_dict({"mean": checkpoint.tensors["standardize/mean"],
-                                "std": checkpoint.tensors["standardize/std"]})
-        x = scaler.transform(x)
-        x = np.asarray(getattr(x, "data", x), dtype=np.float32)
-    output = predict(model, x)
-    if is_regression(checkpoint.config["losses"]) or output.ndim == 1 or output.shape[1] == 1:
-        for name, row in zip(names, output.reshape(len(output), -1)):
-            print(f"{name}: " + ", ".join(f"{v:.6g}" for v in row))
-        return 0
-    probs = F.softmax(Tensor(output.astype(np.float64)), dim=1).data
-    classes = _class_names(checkpoint, probs.shape[1])
-    k = max(1, min(args.top_k, probs.shape[1]))
-    for name, p in zip(names, probs):
-        top = np.argsort(-p, kind="stable")[:k]
-        ranked = "  ".join(f"{classes[c]}{'' if classes[c] == f'class {c}' else f' ({c})'} "
-                           f"{100 * p[c]:.1f}%" for c in top)
-        print(f"{name}: {ranked}")
+    kind, rows = trained.predict(args.checkpoint, args.inputs, args.invert, args.top_k)
+    for name, values in rows:
+        if kind == "values":
+            print(f"{name}: " + ", ".join(f"{v:.6g}" for v in values))
+        else:
+            print(f"{name}: " + "  ".join(
+                f"{label}{'' if label == f'class {index}' else f' ({index})'} "
+                f"{100 * probability:.1f}%" for label, index, probability in values))
     return 0
 
 
 def cmd_info(args) -> int:
-    model, checkpoint = _load_model(args.checkpoint)
-    meta = checkpoint.metadata or {}
-    config = checkpoint.config or {}
-    print(f"checkpoint: {checkpoint.path}")
-    print(f"run: {config.get('name', '?')}   model: {type(model).__name__}")
+    from deepgrad.runner import trained
+
+    info = trained.describe(args.checkpoint)
+    print(f"checkpoint: {info['path']}")
+    print(f"run: {info['name']}   model: {info['model']}")
     print()
     print(f"{'layer':<24} {'type':<22} {'parameters':>12}  shapes")
-    total = trainable = 0
-    for name, module in model.named_modules():
-        own = [(n, p) for n, p in module._parameters.items() if p is not None]
-        count = sum(p.size for _, p in own)
-        if not own and any(True for _ in module.children()):
-            continue
-        shapes = ", ".join(f"{n} {'x'.join(map(str, p.shape))}" for n, p in own)
-        print(f"{name or '(model)':<24} {type(module).__name__:<22} {count:>12,}  {shapes}")
-        total += count
-        trainable += sum(p.size for _, p in own if p.requires_grad)
-    print(f"{'total':<24} {'':<22} {total:>12,}  ({trainable:,} trainable)")
+    for name, kind, count, shapes in info["layers"]:
+        text = ", ".join(f"{n} {'x'.join(map(str, shape))}" for n, shape in shapes)
+        print(f"{name:<24} {kind:<22} {count:>12,}  {text}")
+    print(f"{'total':<24} {'':<22} {info['total']:>12,}  ({info['trainable']:,} trainable)")
     print()
-    history = meta.get("history") or []
-    planned = meta.get("epochs_planned", config.get("training", {}).get("epochs", "?"))
-    early = " (stopped early)" if meta.get("stopped_early") else ""
-    print(f"epochs: {checkpoint.epoch} of {planned}{early}, {checkpoint.step} steps")
-    best = meta.get("best") or {}
+    early = " (stopped early)" if info["stopped_early"] else ""
+    print(f"epochs: {info['epoch']} of {info['epochs_planned']}{early}, {info['step']} steps")
+    best = info["best"]
     if best.get("value") is not None:
         print(f"best {best['monitor']}: {best['value']:.4f} at epoch {best['epoch']}")
-    sizes = meta.get("sizes") or {}
-    data = ", ".join(f"{k} {v}" for k, v in sizes.items())
-    print(f"data: {meta.get('dataset', config.get('data', {}).get('dataset', '?'))}"
-          + (f" ({data})" if data else ""))
-    if "optimizer" in config:
-        opt = config["optimizer"]
+    data = ", ".join(f"{k} {v}" for k, v in info["sizes"].items())
+    print(f"data: {info['dataset']}" + (f" ({data})" if data else ""))
+    if info["optimizer"]:
+        opt = info["optimizer"]
         print("optimizer: " + opt["type"] + " " + ", ".join(
             f"{k}={v}" for k, v in opt.items() if k != "type"))
-    if meta.get("elapsed") is not None:
-        print(f"training time: {meta['elapsed']:.1f} s")
-    if history:
-        print("last epoch: " + _format_metrics(history[-1]))
+    if info["elapsed"] is not None:
+        print(f"training time: {info['elapsed']:.1f} s")
+    if info["history"]:
+        print("last epoch: " + _format_metrics(info["history"][-1]))
     return 0
 
 
 def cmd_export(args) -> int:
-    from deepgrad.io import export_onnx
+    from deepgrad.runner import trained
 
-    model, checkpoint = _load_model(args.checkpoint)
-    shape = (checkpoint.metadata or {}).get("input_shape")
-    if shape is None:
-        raise CommandError(f"{checkpoint.path}: no input shape recorded; export from Python "
-                           "with deepgrad.io.export_onnx(model, path, input_shape)")
-    sample = tuple(int(d) for d in shape)
-    export_onnx(model, args.onnx, sample, opset=args.opset)
+    sample = trained.export(args.checkpoint, args.onnx, args.opset)
     print(f"wrote {args.onnx} (ONNX opset {args.opset}, input 'input' of shape "
           f"{('N',) + sample} with a symbolic batch size N, output 'output')")
     return 0
@@ -307,8 +196,10 @@ def cmd_export(args) -> int:
 def cmd_gradcheck(args) -> int:
     from deepgrad.diagnostics import audit_gradients
 
-    run, batch = _config_batch(args.config, _overrides(args), args.batch_size)
-    report = audit_gradients(run.model, batch, _objective(run),
+    from deepgrad.runner import trained
+
+    run, batch = trained.config_batch(args.config, _overrides(args), args.batch_size)
+    report = audit_gradients(run.model, batch, trained.objective(run),
                              num_directions=args.directions, max_entries=args.entries,
                              eps=args.eps, generator=args.seed)
     print(f"model {type(run.model).__name__}, batch of {len(batch[0])} samples from "
@@ -323,8 +214,10 @@ def cmd_gradcheck(args) -> int:
 def cmd_diagnose(args) -> int:
     from deepgrad.diagnostics import diagnose
 
-    run, batch = _config_batch(args.config, _overrides(args), args.batch_size)
-    report = diagnose(run.model, batch, loss_fn=_objective(run))
+    from deepgrad.runner import trained
+
+    run, batch = trained.config_batch(args.config, _overrides(args), args.batch_size)
+    report = diagnose(run.model, batch, loss_fn=trained.objective(run))
     print(f"model {type(run.model).__name__}, batch of {len(batch[0])} samples from "
           f"{run.config['data']['dataset']} (at initialization)")
     print(report)
@@ -339,10 +232,6 @@ def cmd_study(args) -> int:
         for name in registry.names("study"):
             print(f"{name:<18} {registry.lookup('study', name).description}")
         return 0
-    if not registry.contains("study", args.name):
-        raise CommandError(f"unknown study {args.name!r}"
-                           f"{registry.suggest(args.name, registry.names('study'))}; "
-                           f"available: {', '.join(registry.names('study'))}")
     out = args.out or os.path.join("runs", f"study-{args.name}")
     result = run_study(args.name, out, quick=args.quick, seed=args.seed)
     print(result.summary().rstrip())
@@ -398,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="the run directory (default: the config's "
                    "output_dir, else runs/<name>)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output per epoch")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train data-parallel on N MPI ranks of this machine (mpiexec); "
+                   "training.batch_size is the global batch")
 
     p = command("eval", "evaluate a checkpoint on its data or on a file", cmd_eval)
     p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
@@ -480,9 +372,28 @@ def main(argv=None) -> int:
         if debug:
             raise
         sys.stdout.flush()
-        sys.stderr.write(f"deepgrad: error: {_message(error)}\n"
-                         "(run with --debug for the full traceback)\n")
+        message = (f"deepgrad: error{_rank_text()}: {_message(error)}\n"
+                   "(run with --debug for the full traceback)\n")
+        _abort_other_ranks(message)
+        sys.stderr.write(message)
         return 1
+
+
+def _rank_text() -> str:
+    from deepgrad import distributed
+
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        return f" on rank {distributed.rank()} of {distributed.world_size()}"
+    return ""
+
+
+def _abort_other_ranks(message: str) -> None:
+    """With several MPI ranks, one rank's error ends the job at once (the others would wait
+    for it forever in their next Allreduce)."""
+    from deepgrad import distributed
+
+    if distributed.is_initialized() and distributed.world_size() > 1:
+        distributed.abort(message + "Aborting all ranks of the job.")
 
 
 if __name__ == "__main__":

@@ -79,11 +79,17 @@ def split_path(dotted: str) -> list:
     return parts
 
 
+def _normalized_entry(mapping: dict) -> bool:
+    """A layer, loss or callback entry as `validate_config` returns it: {"type", "args"}."""
+    return isinstance(mapping.get("type"), str) and isinstance(mapping.get("args"), dict)
+
+
 def apply_overrides(config: dict, overrides, positions=None) -> dict:
     """Apply "dotted.path=value" strings (values parsed as YAML scalars/flow values).
 
     Missing intermediate mappings are created; list items are addressed by index
-    ("model.layers.0.out_features" or "model.layers[0].out_features"). The result is checked
+    ("model.layers.0.out_features" or "model.layers[0].out_features"); in a normalized config
+    (a checkpoint's) an entry's argument goes under its `args`. The result is checked
     by the validator afterwards, so an unknown key gets the usual "did you mean" message,
     located at the `--set` option. Returns `config` (modified in place).
     """
@@ -134,6 +140,8 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
         elif not isinstance(target, dict):
             errors.append(f"{label}: {format_path(parts[:-1])} is a value, not a section")
             continue
+        elif _normalized_entry(target) and last not in target:
+            target = target["args"]    # a normalized {type, args} entry (a stored config)
         target[last] = value
         if positions is not None:
             positions[tuple(str(p) for p in parts)] = (label, label)

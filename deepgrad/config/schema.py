@@ -359,6 +359,14 @@ DATA = Field("section", fields={
     "limit": Field("any", None, help="an int, or {train, validation, test} sample caps"),
 })
 
+DISTRIBUTED = Field("section", fields={
+    "sync_batchnorm": Field("bool", False, help="with several MPI ranks: batch norm over the "
+                            "global batch (SyncBatchNorm) instead of each rank's shard"),
+    "overlap": Field("bool", False, help="start the gradient Allreduce during backward"),
+    "bucket_cap_mb": Field("float", 1.0, min=0.0, exclusive=True,
+                           help="size of one fused gradient buffer (MiB)"),
+})
+
 TOP = Field("section", fields={
     "version": Field("int", 1, min=1, max=1),
     "name": Field("str", "run"),
@@ -370,6 +378,7 @@ TOP = Field("section", fields={
     "schedule": Field("any", None),
     "regularization": REGULARIZATION,
     "training": TRAINING,
+    "distributed": DISTRIBUTED,
     "output_dir": Field("str", None, nullable=True, help="default runs/<name>"),
 })
 

@@ -22,7 +22,7 @@ from deepgrad.data import DataLoader
 from deepgrad.distributed import comm
 from deepgrad.random import default_generator
 
-__all__ = ["DistributedSampler", "DistributedDataLoader"]
+__all__ = ["DistributedSampler", "DistributedDataLoader", "shard_dataset"]
 
 
 class DistributedSampler:
@@ -115,3 +115,15 @@ class DistributedDataLoader(DataLoader):
         return (f"DistributedDataLoader({len(self.dataset)} samples, global batch_size="
                 f"{self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"{len(self)} batches, {self.sampler!r})")
+
+
+def shard_dataset(dataset, sampler: DistributedSampler | None = None):
+    """This rank's contiguous part of a dataset (for evaluation: each rank scores its part and
+    the metric sums are all-reduced, see `allreduce_metrics`)."""
+    from deepgrad.data import Subset
+
+    sampler = DistributedSampler() if sampler is None else sampler
+    if len(dataset) < sampler.num_replicas:
+        raise ValueError(f"shard_dataset: {len(dataset)} samples cannot be split over "
+                         f"{sampler.num_replicas} ranks (each needs at least one)")
+    return Subset(dataset, sampler.shard(np.arange(len(dataset))))

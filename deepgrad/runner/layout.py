@@ -5,7 +5,7 @@
       metrics.csv                 one row per epoch: epoch, loss, metrics, val_*, lr
       checkpoints/last.safetensors   the full run state after the latest epoch
       checkpoints/best.safetensors   the same, at the epoch with the best monitored value
-      tb/                         TensorBoard event files (when tensorboardX is installed)
+      tb/                         TensorBoard event files
       report.html                 curves, final metrics, the doctor's report
 
 Every entry point (`Run.fit()` from Python, `deepgrad train`, sweeps) writes exactly this.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import csv
 import html
-import importlib.util
 import os
 
 import numpy as np
@@ -94,15 +93,11 @@ def write_metrics(run_dir: str, history: list) -> str:
     return path
 
 
-def tensorboard_available() -> bool:
-    return importlib.util.find_spec("tensorboardX") is not None
-
-
 def log_callbacks(run_dir: str) -> list:
-    """The logging callbacks of the run directory: TensorBoard into tb/ when available."""
+    """The logging callbacks of the run directory: TensorBoard into tb/."""
     from deepgrad.training import TensorBoard
 
-    return [TensorBoard(os.path.join(run_dir, TB_DIR))] if tensorboard_available() else []
+    return [TensorBoard(os.path.join(run_dir, TB_DIR))]
 
 
 def clear_tensorboard(run_dir: str) -> None:

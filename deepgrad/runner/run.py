@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 
-from deepgrad.runner import layout
+from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
 from deepgrad.training.callbacks import Callback, Monitor
 
@@ -38,9 +38,12 @@ class Run:
     ones, the schedule's first), trainer, generators (the named random streams), standardizer,
     and the progress: history (one dict of logs per epoch), epoch, step, elapsed, best
     ({"monitor", "mode", "value", "epoch"}), finished, stopped_early.
+
+    With `write=False` nothing is written to disk (no run directory is created): for runs that
+    are only evaluated, and for the ranks other than 0 of data-parallel training.
     """
 
-    def __init__(self, config: dict, run_dir=None):
+    def __init__(self, config: dict, run_dir=None, write: bool = True):
         from deepgrad.config import (build_callbacks, build_datasets, build_losses,
                                      build_model, build_optimizer, build_schedule)
         from deepgrad.config.build import penalties
@@ -49,6 +52,8 @@ class Run:
 
         self.config = config
         self.run_dir = os.fspath(run_dir) if run_dir is not None else config["output_dir"]
+        self.write = write and parallel.writes()   # several ranks: rank 0 writes
+        self._follows = write and not parallel.writes()  # mirrors rank 0's collectives
         training = config["training"]
         self.generators = seed_everything(training["seed"])
         self.model = build_model(config["model"], self.generators)
@@ -79,10 +84,12 @@ class Run:
         self.resumed_from = None
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
+        parallel.distribute(self)         # several MPI ranks: shard data, average gradients
 
     # --- construction -----------------------------------------------------------------------
     @classmethod
-    def from_config(cls, config, run_dir=None, overrides=(), resume: bool = False) -> "Run":
+    def from_config(cls, config, run_dir=None, overrides=(), resume: bool = False,
+                    write: bool = True) -> "Run":
         """A Run from a config file (path), a config dict (raw or validated) and `--set`-style
         overrides. The run directory is `run_dir`, else the config's `output_dir`, else
         runs/<name> (a file without name or output_dir: runs/<file stem>). With `resume=True`
@@ -105,7 +112,7 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
-        run = cls(resolved, run_dir)
+        run = cls(resolved, run_dir, write=write)
         if checkpoint is not None:
             run.restore(checkpoint)
         return run
@@ -154,22 +161,25 @@ class Run:
         every epoch; a resumed run continues where its checkpoint ended. `callbacks` are added
         after the configured ones for this call. Writes report.html at the end unless
         `report=False`. Returns the list of epoch logs of the whole run."""
-        os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
-        layout.write_config(self.run_dir, self.config)
-        if self.resumed_from is None:
-            layout.clear_tensorboard(self.run_dir)
-        layout.write_metrics(self.run_dir, self.history)
+        if self.write:
+            os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
+            layout.write_config(self.run_dir, self.config)
+            if self.resumed_from is None:
+                layout.clear_tensorboard(self.run_dir)
+            layout.write_metrics(self.run_dir, self.history)
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
-            extra = list(callbacks) + layout.log_callbacks(self.run_dir)
-            self._fit_callbacks = list(self.callbacks) + extra
+            verbose = verbose if parallel.writes() else 0
+            extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
+            # ranks other than 0 run no callback that writes files
+            self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
             self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
                              callbacks=self._fit_callbacks + [_Recorder(self)])
-        if report:
+        if report and (self.write or self._follows):
             self.write_report()
         return self.history
 
@@ -184,14 +194,30 @@ class Run:
             raise ValueError(f"evaluate: the config gives no {split} data")
         return self.trainer.evaluate(loaders[split])
 
+    def preprocess(self, x):
+        """Arrays of raw samples as the model sees them: flattened and standardized as the
+        config's preprocessing did to the training data."""
+        if self.config["data"]["preprocessing"]["flatten"]:
+            x = x.reshape(len(x), -1)
+        if self.standardizer is not None:
+            x = self.standardizer.transform(x)
+        return x
+
     def final_metrics(self) -> dict:
         """{split: metrics} for the validation and test splits the run has."""
         return {split: self.evaluate(split) for split, loader in
                 (("validation", self.val_loader), ("test", self.test_loader))
                 if loader is not None}
 
-    def write_report(self) -> str:
-        return layout.write_report(self, self.final_metrics())
+    def write_report(self, final_metrics=None) -> str:
+        """report.html (curves, final metrics, the doctor's report); returns its path. On a
+        rank other than 0 nothing is written, but the evaluation is shared with rank 0."""
+        if final_metrics is None:
+            final_metrics = self.final_metrics()
+        if not parallel.writes():
+            parallel.follow_report(self)
+            return os.path.join(self.run_dir, layout.REPORT_FILE)
+        return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------
     def callback_states(self) -> tuple:
@@ -240,7 +266,8 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
-        self._pending_states = list(meta["callbacks"])
+        self._pending_states = parallel.local_states(meta["callbacks"])
+        parallel.synchronize(self)
 
     def _restore_callbacks(self) -> None:
         states, self._pending_states = self._pending_states, None
@@ -262,6 +289,8 @@ class Run:
         improved = self.monitor.improved(value, self.best["value"])
         if improved:
             self.best.update(value=float(value), epoch=epoch + 1)
+        if not self.write:
+            return
         last = layout.last_checkpoint(self.run_dir)
         self.save(last)
         if improved:
@@ -295,5 +324,6 @@ class _Recorder(Callback):
         run = self.run
         run.finished = True
         run.stopped_early = bool(self.trainer.stop_training)
-        run.save(layout.last_checkpoint(run.run_dir))
+        if run.write:
+            run.save(layout.last_checkpoint(run.run_dir))
 

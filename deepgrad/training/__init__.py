@@ -19,10 +19,10 @@ from deepgrad.training.notebook import LivePlot, NotebookProgress
 from deepgrad.training.penalties import Penalty, resolve_penalties
 from deepgrad.training.protocols import Bagging, cross_validate
 from deepgrad.training.seeding import seed_everything
-from deepgrad.training.trainer import Trainer, fit, get_loss, predict
+from deepgrad.training.trainer import Trainer, fit, get_loss, get_optimizer, predict
 
 __all__ = [
-    "Trainer", "fit", "predict", "get_loss", "Callback", "CallbackList", "History",
+    "Trainer", "fit", "predict", "get_loss", "get_optimizer", "Callback", "CallbackList", "History",
     "ProgressBar", "EarlyStopping", "ModelCheckpoint", "TerminateOnNaN",
     "LearningRateScheduler", "CSVLogger", "TensorBoard", "Monitor", "save_weights",
     "load_weights",

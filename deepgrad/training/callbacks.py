@@ -40,15 +40,29 @@ from deepgrad.io.checkpoint import load_checkpoint, restore, save_checkpoint
 from deepgrad.registry import register
 
 # --- the checkpoint format (one place, so that it is easy to swap) ---------------------------
+def checkpoint_name(path, owner: str = "save_weights") -> str:
+    """`path` with the ".safetensors" ending added when it has no ending; another ending
+    (".npz", ".pt", ...) is an error, not a file named "best.npz.safetensors"."""
+    path = os.fspath(path)
+    name = os.path.basename(path)
+    if name.endswith(".safetensors"):
+        return path
+    ending = os.path.splitext(name)[1]
+    if ending and "{" not in name:   # a template's "{val_loss:.3f}" is no ending
+        raise ValueError(f"{owner}: {path!r} ends in {ending!r}, but deepgrad writes "
+                         "checkpoints as .safetensors files; name it "
+                         f"{os.path.splitext(path)[0] + '.safetensors'!r}")
+    return path + ".safetensors"
+
+
 def save_weights(model, path) -> str:
     """Write `model`'s parameters and buffers to `path` (.safetensors) and return the path.
 
     The file is a deepgrad checkpoint (deepgrad.io): written to a temporary file in the same
     directory, synced, then renamed over `path`, so a crash never leaves a truncated file.
+    A path without an ending gets ".safetensors"; another ending is an error.
     """
-    path = os.fspath(path)
-    if not path.endswith(".safetensors"):
-        path += ".safetensors"
+    path = checkpoint_name(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return save_checkpoint(path, model=model)
 
@@ -398,7 +412,7 @@ class ModelCheckpoint(Callback):
     Args:
         filepath: target path; may use "{epoch}" (1-based) and any log key, e.g.
             "runs/exp/epoch{epoch:02d}-{val_loss:.3f}.safetensors"; ".safetensors" is added
-            when the name has another ending.
+            to a name without an ending (another ending, such as ".npz", is an error).
         monitor, mode: the quantity that decides what "best" means (as in EarlyStopping).
         save_best_only: write only when the monitored value improves (else every epoch).
         save_last: also write "last.safetensors" next to `filepath` after every epoch.
@@ -410,7 +424,7 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, filepath, monitor: str = "val_loss", mode: str = "auto",
                  save_best_only: bool = False, save_last: bool = False, verbose: int = 0):
-        self.filepath = os.fspath(filepath)
+        self.filepath = checkpoint_name(filepath, "ModelCheckpoint")
         self.watch = Monitor("ModelCheckpoint", monitor, mode)
         self.monitor, self.mode = monitor, self.watch.mode
         self.save_best_only = save_best_only
@@ -591,8 +605,8 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Write every epoch log value as a TensorBoard scalar (tag = log key, step = epoch + 1).
 
-    Uses tensorboardX, imported when training begins, so the library itself does not
-    depend on it (`pip install tensorboardX`). View with `tensorboard --logdir <log_dir>`.
+    The event file is written by `deepgrad.io.tfevents` (no tensorboardX needed). View with
+    `tensorboard --logdir <log_dir>`.
     """
 
     path_args = ("log_dir",)
@@ -602,16 +616,12 @@ class TensorBoard(Callback):
         self.writer = None
 
     def on_train_begin(self, logs=None):
-        try:
-            from tensorboardX import SummaryWriter
-        except ImportError:
-            raise ImportError("TensorBoard callback: needs the tensorboardX package "
-                              "(pip install tensorboardX)") from None
-        self.writer = SummaryWriter(self.log_dir)
+        from deepgrad.io.tfevents import EventWriter
+
+        self.writer = EventWriter(self.log_dir)
 
     def on_epoch_end(self, epoch, logs=None):
-        for key, value in (logs or {}).items():
-            self.writer.add_scalar(key, float(value), epoch + 1)
+        self.writer.add_scalars({k: float(v) for k, v in (logs or {}).items()}, epoch + 1)
         self.writer.flush()
 
     def on_train_end(self, logs=None):

@@ -4,8 +4,8 @@ Both build fresh models through a user function `build_model(generator) -> Modul
 must draw its initial weights from `generator` (e.g. pass it to every layer), so that each
 fold / member gets its own reproducible initialization from the one seed given here.
 
-Optimizers are given as a name of deepgrad.optim with `lr` ("adam", "sgd", ...) or as a
-function `make_optimizer(parameters) -> Optimizer`.
+Optimizers are given as a registered name with `lr` ("adam", "sgd", "AdamW", ...) or as a
+function `make_optimizer(parameters) -> Optimizer` (see `get_optimizer`).
 """
 
 from __future__ import annotations
@@ -16,19 +16,7 @@ from deepgrad.data import DataLoader, KFold, Subset, TensorDataset, bootstrap_in
 from deepgrad.nn import functional as F
 from deepgrad.random import get_generator
 from deepgrad.tensor import Tensor
-from deepgrad.training.trainer import Trainer, predict
-
-
-def _make_optimizer(optimizer, lr, parameters):
-    if callable(optimizer):
-        return optimizer(parameters)
-    from deepgrad import optim
-    names = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
-             "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad, "adadelta": optim.Adadelta}
-    if not isinstance(optimizer, str) or optimizer.lower() not in names:
-        raise ValueError(f"optimizer must be a function (parameters) -> Optimizer or one of "
-                         f"{', '.join(sorted(names))}, got {optimizer!r}")
-    return names[optimizer.lower()](parameters, lr=lr)
+from deepgrad.training.trainer import Trainer, get_optimizer, predict
 
 
 def _as_dataset(data, owner: str):
@@ -78,7 +66,7 @@ def cross_validate(build_model, dataset, k: int = 5, *, loss="cross_entropy",
     for fold, (train_idx, val_idx) in enumerate(folds):
         init_seed, data_seed, noise_seed = _seeds(fold_seeds[fold], 3)
         model = build_model(np.random.default_rng(init_seed))
-        trainer = Trainer(model, loss, _make_optimizer(optimizer, lr, model.parameters()),
+        trainer = Trainer(model, loss, get_optimizer(optimizer, model.parameters(), lr),
                           metrics=metrics, generator=noise_seed, **trainer_kwargs)
         train = DataLoader(Subset(dataset, train_idx), batch_size, shuffle=True,
                            generator=data_seed)
@@ -142,7 +130,7 @@ class Bagging:
             init_seed, sample_seed, data_seed, noise_seed = _seeds(member_seed, 4)
             indices = bootstrap_indices(n, generator=sample_seed)
             model = self.build_model(np.random.default_rng(init_seed))
-            trainer = Trainer(model, loss, _make_optimizer(optimizer, lr, model.parameters()),
+            trainer = Trainer(model, loss, get_optimizer(optimizer, model.parameters(), lr),
                               metrics=metrics, generator=noise_seed, **trainer_kwargs)
             loader = DataLoader(Subset(dataset, indices), batch_size, shuffle=True,
                                 generator=data_seed)

@@ -29,6 +29,7 @@ import numpy as np
 from deepgrad import registry
 from deepgrad._state import no_grad
 from deepgrad.data import DataLoader, Dataset, TensorDataset, check_labels, get_batch
+from deepgrad.distributed import DistributedOptimizer, allreduce_metrics
 from deepgrad.factories import randn
 from deepgrad.nn.utils import clip_grad_norm_
 from deepgrad.optim import Optimizer
@@ -53,6 +54,23 @@ def get_loss(loss):
     raise ValueError(f"Trainer: loss must be a function (output, target) -> Tensor or a "
                      f"registered loss name; {registry.unknown_message('loss', loss)}; "
                      f"aliases: {', '.join(registry.names('loss', aliases=True))}")
+
+
+def get_optimizer(optimizer, parameters, lr: float = 1e-3) -> Optimizer:
+    """An Optimizer from an Optimizer (returned as it is), a registered name created with
+    `lr` ("adam", "sgd", "AdamW", ...) or a function (parameters) -> Optimizer."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        if not registry.contains("optimizer", optimizer):
+            raise ValueError(f"{registry.unknown_message('optimizer', optimizer)}; aliases: "
+                             f"{', '.join(registry.names('optimizer', aliases=True))} (or pass "
+                             "an Optimizer or a function (parameters) -> Optimizer)")
+        return registry.lookup("optimizer", optimizer)(parameters, lr=lr)
+    if callable(optimizer):
+        return optimizer(parameters)
+    raise TypeError(f"optimizer must be an Optimizer, a registered name or a function "
+                    f"(parameters) -> Optimizer, got {type(optimizer).__name__}")
 
 
 def as_loader(data, batch_size: int = 32, shuffle: bool = False, generator=None, role="data"):
@@ -247,8 +265,13 @@ class Trainer:
         value = float(objective.data)
         if math.isfinite(value):
             self.optimizer.zero_grad()
+            distributed = isinstance(self.optimizer, DistributedOptimizer)
+            if distributed:  # ranks count in proportion to their samples
+                self.optimizer.set_local_samples(len(x))
             objective.backward()
             if self.grad_clip_norm is not None:
+                if distributed:  # clip the gradient averaged over the ranks
+                    self.optimizer.synchronize()
                 clip_grad_norm_(self.model.parameters(), self.grad_clip_norm)
             self.optimizer.step()
         return value, _main(output).data
@@ -328,6 +351,7 @@ class Trainer:
             for metric in metrics:
                 metric.reset()
             self._train_epoch(train, epoch, callbacks, metrics, loss_metric)
+            allreduce_metrics([loss_metric] + metrics)  # several ranks: the global batch's
             logs = {"loss": loss_metric.result()}
             for metric in metrics:
                 logs[metric.name] = metric.result()
@@ -361,6 +385,7 @@ class Trainer:
                         metric.update(main.data, y.data)
         finally:
             self.model.train(was_training)
+        allreduce_metrics([loss_metric] + metrics)  # several ranks: sums over their shards
         if loss_metric.count == 0:
             raise ValueError("evaluate: the data yielded no batches")
         results = {"loss": loss_metric.result()}
@@ -406,12 +431,8 @@ def fit(model, train_data, epochs: int = 1, *, loss="cross_entropy", optimizer="
     "adamw", "rmsprop", ...; see deepgrad.registry) created with `lr`. Other keyword arguments go to
     Trainer (grad_clip_norm, penalties, loss_weights, generator, ...).
     """
-    if isinstance(optimizer, str):
-        if not registry.contains("optimizer", optimizer):
-            raise ValueError(f"fit: {registry.unknown_message('optimizer', optimizer)}; "
-                             f"aliases: {', '.join(registry.names('optimizer', aliases=True))}"
-                             " (or pass an Optimizer)")
-        optimizer = registry.lookup("optimizer", optimizer)(model.parameters(), lr=lr)
+    if not isinstance(optimizer, Optimizer):
+        optimizer = get_optimizer(optimizer, model.parameters(), lr)
     trainer = Trainer(model, loss, optimizer, metrics=metrics, **trainer_kwargs)
     history = trainer.fit(train_data, epochs, validation_data=validation_data,
                           initial_epoch=initial_epoch, verbose=verbose, callbacks=callbacks,

@@ -8,6 +8,7 @@ rank 0 writes {check name: numbers} as JSON to OUT and the pytest side asserts o
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -217,6 +218,44 @@ def check_tied_weights():
                               for a, b in zip(expected[0], expected[1]))}
 
 
+RUN_CONFIG = """
+name: writes
+model: {layers: [{type: Linear, in_features: 2, out_features: 8}, {type: BatchNorm1d,
+                  num_features: 8}, {type: Tanh}, {type: Linear, in_features: 8,
+                  out_features: 3}]}
+loss: CrossEntropyLoss
+optimizer: {type: Adam, lr: 0.01}
+data: {dataset: spirals, n: 120, num_classes: 3, validation_split: 0.25, test_split: 0.25}
+training: {epochs: 2, batch_size: 16, seed: 0, verbose: 1}
+distributed: {sync_batchnorm: true}
+"""
+
+
+def check_run_writes(directory):
+    """A Run on every rank, each given its own run directory: only rank 0's is written; the
+    evaluation is all-reduced, so every rank gets the same numbers. With SyncBatchNorm, whose
+    training-mode forward in rank 0's report (the doctor) the other ranks must mirror."""
+    from deepgrad.runner import Run
+
+    config = os.path.join(directory, "writes.yaml")
+    if dist.is_main():
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(RUN_CONFIG)
+    dist.barrier()
+    run_dir = os.path.join(directory, f"rank{dist.rank()}")
+    run = Run.from_config(config, run_dir=run_dir)
+    run.fit()
+    accuracy = run.evaluate("validation")["accuracy"]
+    spread = dist.allreduce(np.array([accuracy, -accuracy]), "max")
+    exists = dist.allreduce(np.array([float(os.path.exists(run_dir))]))
+    dist.barrier()
+    return {"rank0": sorted(os.listdir(os.path.join(directory, "rank0"))),
+            "rank1_exists": os.path.exists(os.path.join(directory, "rank1")),
+            "dirs_existing": float(exists[0]), "accuracy_spread": float(spread[0] + spread[1]),
+            "history_length": len(run.history),
+            "sync_layers": sum(isinstance(m, dist.SyncBatchNorm) for m in run.model.modules())}
+
+
 CHECKS = {
     "broadcast": check_broadcast,
     "equivalence_float32": lambda: check_equivalence("float32", overlap=False),
@@ -229,10 +268,14 @@ CHECKS = {
     "sync_batchnorm": check_sync_batchnorm,
     "metrics": check_metrics,
     "tied_weights": check_tied_weights,
+    "run_writes": lambda: check_run_writes(RUN_DIRECTORY),
 }
+RUN_DIRECTORY = None
 
 
 def main(out_path):
+    global RUN_DIRECTORY
+    RUN_DIRECTORY = os.path.dirname(out_path)
     dist.init()
     results = {"world_size": dist.world_size()}
     for name, check in CHECKS.items():

@@ -92,3 +92,12 @@ def test_a_failing_rank_ends_the_job_within_seconds(mode):
         assert "Aborting all 2 ranks of the job." in done.stderr
     else:
         assert "rank 1" in done.stderr and "signal 9" in done.stderr, done.stderr
+
+
+def test_only_rank_0_writes_the_run_directory(results):
+    """Each rank's Run is given its own directory: rank 1's is never created."""
+    check = results["run_writes"]
+    assert check["rank1_exists"] is False and check["dirs_existing"] == 1.0
+    assert {"checkpoints", "config.yaml", "metrics.csv", "report.html"} <= set(check["rank0"])
+    assert check["accuracy_spread"] == 0.0 and check["history_length"] == 2
+    assert check["sync_layers"] == 1

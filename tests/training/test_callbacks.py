@@ -211,7 +211,6 @@ def test_csv_logger_rows_read_back(small_problem, tmp_path):
 
 
 def test_tensorboard_scalars_read_back(small_problem, tmp_path):
-    pytest.importorskip("tensorboardX")
     event_accumulator = pytest.importorskip(
         "tensorboard.backend.event_processing.event_accumulator")
     trainer, loader, x, y = small_problem
@@ -225,3 +224,22 @@ def test_tensorboard_scalars_read_back(small_problem, tmp_path):
         events = accumulator.Scalars(tag)
         assert [e.step for e in events] == [1, 2, 3]
         np.testing.assert_allclose([e.value for e in events], history.history[tag], rtol=1e-6)
+
+
+def test_checkpoint_names_end_in_safetensors(tmp_path):
+    from deepgrad.config import ConfigError, load_config_text
+
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: 'best.npz' ends in '.npz', but "
+                                         r"deepgrad writes checkpoints as .safetensors files; "
+                                         r"name it 'best.safetensors'"):
+        ModelCheckpoint("best.npz")
+    assert ModelCheckpoint("best").filepath == "best.safetensors"
+    assert ModelCheckpoint("e{epoch}-{val_loss:.3f}").filepath.endswith("}.safetensors")
+    with pytest.raises(ValueError, match="ends in '.npz'"):
+        save_weights(make_mlp(), tmp_path / "w.npz")
+    text = ("model: [{type: Linear, in_features: 2, out_features: 2}]\n"
+            "data: {dataset: xor}\nloss: CrossEntropyLoss\noptimizer: {type: SGD, lr: 0.1}\n"
+            "training:\n  callbacks:\n    - {type: ModelCheckpoint, filepath: best.npz}\n")
+    with pytest.raises(ConfigError, match=r"run.yaml:7:7: training.callbacks\[0\]: "
+                                          r"ModelCheckpoint: 'best.npz' ends in '.npz'"):
+        load_config_text(text, source="run.yaml")
