@@ -44,6 +44,25 @@ STUDIES = OrderedDict((s.name, s) for s in [
           "Rosenblatt's perceptron and Widrow-Hoff's ADALINE on separable data"),
     Study("autodiff", "deepgrad.studies.autodiff",
           "forward and reverse evaluation traces of ln(x1) + x1 x2 - sin(x2)"),
+    # learning dynamics, initialization, normalization (issue 16)
+    Study("cross-entropy", "deepgrad.studies.cost",
+          "one saturated sigmoid neuron: quadratic cost vs cross-entropy"),
+    Study("vanishing-gradients", "deepgrad.studies.vanishing",
+          "a chain of 4 sigmoid units: gradients decay per layer, the last layers learn"),
+    Study("exploding-gradients", "deepgrad.studies.exploding",
+          "exploding gradients, cured by a smaller rate or by clipping (norm, value)"),
+    Study("init-training", "deepgrad.studies.init_training",
+          "which initialization trains: six schemes x four activations, LSUV-style table"),
+    Study("input-normalization", "deepgrad.studies.input_norm",
+          "cost contours and gradient descent with raw vs standardized inputs"),
+    Study("activation-pathologies", "deepgrad.studies.pathologies",
+          "sigmoid's zig-zag updates; dead ReLUs from a negative bias or a large step"),
+    Study("batch-size", "deepgrad.studies.batch_size",
+          "batch vs mini-batch vs stochastic gradient descent; running averages"),
+    Study("numerical-differentiation", "deepgrad.studies.numdiff",
+          "finite-difference error vs step (V curve), expression swell, an AD exercise"),
+    Study("backprop-examples", "deepgrad.studies.backprop_examples",
+          "the notes' worked backprop examples and BN/LN backward formulas vs autodiff"),
 ])
 
 

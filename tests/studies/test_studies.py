@@ -21,16 +21,6 @@ def check_outputs(result, name):
         assert os.path.basename(path) in summary
 
 
-def needs_fashion_mnist():
-    import importlib
-
-    module = importlib.import_module("deepgrad.data.fashion_mnist")
-    names = ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")
-    if not any(os.path.isfile(os.path.join(d, name)) for d in module.search_dirs()
-               for name in names):
-        pytest.skip("Fashion-MNIST is not installed (make data)")
-
-
 def test_registry_and_unknown_study(tmp_path):
     assert list(STUDIES)[:10] == ["init", "symmetry", "batchnorm", "capacity", "approximation",
                                   "activations", "deep-supervision", "optimizers",
