@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 EPILOGS = {
@@ -44,7 +45,8 @@ Images are converted to grayscale, scaled to [0, 1] and resized to the model's i
 Fashion-MNIST shows light objects on black, so use --invert for dark-on-light pictures.""",
     "info": """examples:
   deepgrad info runs/fashion_mnist_mlp/checkpoints/best.safetensors
-  deepgrad info runs/lenet""",
+  deepgrad info runs/lenet
+  deepgrad info examples/lenet.yaml          # before training: layers and output shapes""",
     "export": """examples:
   deepgrad export runs/lenet --onnx lenet.onnx
   deepgrad export runs/fashion_mnist_mlp/checkpoints/best.safetensors --onnx mlp.onnx""",
@@ -153,18 +155,38 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def _is_config(path) -> bool:
+    return os.fspath(path).lower().endswith((".yaml", ".yml")) and os.path.isfile(path)
+
+
+def _info_config(args) -> int:
+    from deepgrad.runner import trained
+
+    info = trained.describe_config(args.checkpoint, _overrides(args))
+    print(f"config: {info['path']} (not trained yet)")
+    print(f"run: {info['name']}   model: {info['model']}")
+    print()
+    print(info["summary"])
+    print()
+    print(f"data: {info['dataset']} ("
+          + ", ".join(f"{k} {v:,}" for k, v in info["sizes"].items()) + ")")
+    opt = info["optimizer"]
+    print("optimizer: " + opt["type"] + " " + ", ".join(
+        f"{k}={v}" for k, v in opt.items() if k != "type"))
+    print(f"epochs: {info['epochs']}, batch size {info['batch_size']}")
+    return 0
+
+
 def cmd_info(args) -> int:
     from deepgrad.runner import trained
 
+    if _is_config(args.checkpoint):
+        return _info_config(args)
     info = trained.describe(args.checkpoint)
     print(f"checkpoint: {info['path']}")
     print(f"run: {info['name']}   model: {info['model']}")
     print()
-    print(f"{'layer':<24} {'type':<22} {'parameters':>12}  shapes")
-    for name, kind, count, shapes in info["layers"]:
-        text = ", ".join(f"{n} {'x'.join(map(str, shape))}" for n, shape in shapes)
-        print(f"{name:<24} {kind:<22} {count:>12,}  {text}")
-    print(f"{'total':<24} {'':<22} {info['total']:>12,}  ({info['trainable']:,} trainable)")
+    print(info["summary"])
     print()
     early = " (stopped early)" if info["stopped_early"] else ""
     print(f"epochs: {info['epoch']} of {info['epochs_planned']}{early}, {info['step']} steps")
@@ -188,7 +210,7 @@ def cmd_export(args) -> int:
     from deepgrad.runner import trained
 
     sample = trained.export(args.checkpoint, args.onnx, args.opset)
-    print(f"wrote {args.onnx} (ONNX opset {args.opset}, input 'input' of shape "
+    print(f"wrote {os.path.abspath(args.onnx)} (ONNX opset {args.opset}, input 'input' of shape "
           f"{('N',) + sample} with a symbolic batch size N, output 'output')")
     return 0
 
@@ -226,6 +248,7 @@ def cmd_diagnose(args) -> int:
 
 def cmd_study(args) -> int:
     from deepgrad import registry
+    from deepgrad.display import markdown_text
     from deepgrad.studies import run_study
 
     if args.name == "list":
@@ -234,7 +257,8 @@ def cmd_study(args) -> int:
         return 0
     out = args.out or os.path.join("runs", f"study-{args.name}")
     result = run_study(args.name, out, quick=args.quick, seed=args.seed)
-    print(result.summary().rstrip())
+    width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    print(markdown_text(result.summary(), width))  # the markdown stays in summary.md
     print()
     for figure in result.figures:
         print(f"figure: {figure}")
@@ -308,9 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invert", action="store_true",
                    help="invert image intensities (dark objects on a light background)")
 
-    p = command("info", "show a checkpoint's architecture, parameters and training summary",
-                cmd_info)
-    p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
+    p = command("info", "show a model's layers, output shapes and parameters: of a trained "
+                "run (and its training summary), or of a config before training", cmd_info)
+    p.add_argument("checkpoint", metavar="RUN|CHECKPOINT|CONFIG",
+                   help="a run directory, a .safetensors checkpoint, or a YAML config")
+    add_set(p)
 
     p = command("export", "export a checkpoint's model to ONNX", cmd_export)
     p.add_argument("checkpoint", help="a .safetensors checkpoint or a run directory")
@@ -356,6 +382,11 @@ def _message(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
+def _end_progress_lines() -> None:
+    if "deepgrad.training.callbacks" in sys.modules:
+        sys.modules["deepgrad.training.callbacks"].end_progress_lines()
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (argparse exits with 2 on usage errors)."""
     parser = build_parser()
@@ -364,11 +395,13 @@ def main(argv=None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        _end_progress_lines()
         if debug:
             raise
         sys.stderr.write("deepgrad: interrupted\n")
         return 130
     except Exception as error:  # one paragraph, no traceback unless --debug
+        _end_progress_lines()
         if debug:
             raise
         sys.stdout.flush()

@@ -47,6 +47,16 @@ def number(value, digits: int = 4) -> str:
     return str(value)
 
 
+def format_seconds(seconds: float) -> str:
+    """12.3 -> '12s', 75 -> '1:15', 3725 -> '1:02:05'."""
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def _cell(value, tag: str) -> str:
     text = value if isinstance(value, str) else number(value)
     align = ' class="l"' if isinstance(value, str) else ""
@@ -154,8 +164,7 @@ def markdown_html(text: str) -> str:
 
     def flush():
         if table:
-            rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in table
-                    if not set(line.replace("|", "").strip()) <= set("-: ")]
+            rows = _table_rows(table)
             out.append(html_table(rows[0], rows[1:]) if rows else "")
             table.clear()
         if para:
@@ -229,3 +238,96 @@ def history_html(history) -> str:
     except ModuleNotFoundError:  # a core-only install: the table alone
         figure = ""
     return styled(figure, table)
+
+
+def _table_rows(lines) -> list:
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines
+            if not set(line.replace("|", "").strip()) <= set("-: ")]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").rstrip("%"))
+    except ValueError:
+        return False
+    return True
+
+
+def _aligned(rows, widths) -> list:
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def text_table(rows, width: int = 100) -> str:
+    """Rows of strings (the first is the header) as aligned columns. A table wider than
+    `width` is split into blocks of columns, each repeating the leading label columns (the
+    columns before the first numeric one), so that no value is cut."""
+    if not rows:
+        return ""
+    n = max(len(r) for r in rows)
+    rows = [r + [""] * (n - len(r)) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(n)]
+    if sum(widths) + 2 * (n - 1) <= width:
+        return "\n".join(_aligned(rows, widths))
+    keys = 0
+    while keys < n - 1 and not any(_is_number(r[keys]) for r in rows[1:]):
+        keys += 1
+    key_width = sum(widths[:keys]) + 2 * keys
+    blocks, current = [], []
+    for i in range(keys, n):
+        if current and key_width + sum(widths[j] + 2 for j in current + [i]) > width:
+            blocks.append(current)
+            current = []
+        current.append(i)
+    blocks.append(current)
+    parts = []
+    for block in blocks:
+        columns = list(range(keys)) + block
+        parts.append("\n".join(_aligned([[r[i] for i in columns] for r in rows],
+                                         [widths[i] for i in columns])))
+    return "\n\n".join(parts)
+
+
+def markdown_text(text: str, width: int = 100) -> str:
+    """deepgrad's markdown for a terminal: tables as compact aligned columns that fit `width`,
+    headings and paragraphs as plain lines (wrapped)."""
+    import textwrap
+
+    out, table, para = [], [], []
+
+    def flush():
+        if table:
+            out.append(text_table(_table_rows(table), width))
+            table.clear()
+        if para:
+            out.append(textwrap.fill(" ".join(para), width))
+            para.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if para:
+                flush()
+            table.append(stripped)
+        elif not stripped:
+            flush()
+            out.append("")
+        elif stripped.startswith("#"):
+            flush()
+            title = stripped.lstrip("#").strip()
+            out.append(title.upper() if stripped.startswith("## ") else title)
+        elif stripped.startswith("!["):
+            flush()  # an image: the figure paths are printed apart
+        elif stripped.startswith(("- ", "* ")):
+            flush()
+            para.append("- " + stripped[2:])
+        else:
+            if table:
+                flush()
+            para.append(stripped)
+    flush()
+    text = "\n".join(out)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip("\n")

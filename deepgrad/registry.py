@@ -121,16 +121,27 @@ def contains(kind: str, name) -> bool:
     return name in table or name in _aliases[kind]
 
 
+def _normal(text: str) -> str:
+    return text.lower().replace("-", "_").replace(" ", "_")
+
+
 def suggest(name, candidates) -> str:
-    """' (did you mean 'X'?)' for the closest candidate, or ''."""
-    if not isinstance(name, str):
+    """' (did you mean 'X'?)' for the closest candidate, or ''.
+
+    By meaning first, then by spelling: a case or separator slip ("relu" for "ReLU",
+    "fashion-mnist"), a name that is part of exactly one candidate ("mnist" ->
+    "fashion_mnist") or holds one, then the closest spelling (difflib)."""
+    if not isinstance(name, str) or not name:
         return ""
-    candidates = list(candidates)
-    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not match:  # case slips: "relu" for "ReLU"
-        lowered = {c.lower(): c for c in candidates}
-        if name.lower() in lowered:
-            match = [lowered[name.lower()]]
+    candidates = [str(c) for c in candidates]
+    wanted = _normal(name)
+    match = [c for c in candidates if _normal(c) == wanted]
+    if not match and len(wanted) >= 3:
+        parts = [c for c in candidates if wanted in _normal(c)
+                 or (len(_normal(c)) >= 4 and _normal(c) in wanted)]
+        match = sorted(parts, key=len)[:1] if len(parts) == 1 else []
+    if not match:
+        match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

@@ -142,12 +142,21 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
             continue
         elif _normalized_entry(target) and last not in target:
             target = target["args"]    # a normalized {type, args} entry (a stored config)
+        if tuple(parts) in _FILE_KEYS and isinstance(value, str) and value \
+                and not os.path.isabs(value):
+            # a path typed on the command line means the shell's directory, not the config's
+            value = os.path.abspath(value)
         target[last] = value
         if positions is not None:
             positions[tuple(str(p) for p in parts)] = (label, label)
     if errors:
         raise ConfigError(errors, "--set")
     return config
+
+
+# data files: relative in a YAML file = relative to that file; in a --set = to the current
+# directory
+_FILE_KEYS = {("data", "path"), ("data", "test_path")}
 
 
 def load_config(path, overrides=()) -> dict:

@@ -12,10 +12,11 @@ coerce them, so `lr: 1e-3` is 0.001.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 import re
+
+from deepgrad import registry
 
 MISSING = object()
 # numbers YAML 1.1 leaves as strings: an exponent without a dot in the mantissa (1e-3)
@@ -66,8 +67,8 @@ def format_path(path) -> str:
 
 
 def suggestion(name, candidates) -> str:
-    match = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    """' (did you mean 'X'?)': the registry's rule (by meaning, then by spelling)."""
+    return registry.suggest(str(name), candidates)
 
 
 def _describe(value) -> str:

@@ -54,6 +54,31 @@ def _dry_build(v: Validator, target, args: dict, path, owner: str, **extra):
         return None
 
 
+def _entry(v: Validator, item, path, kind: str) -> tuple:
+    """A registered entry `NAME` or `{type: NAME, ...}` -> (the mapping, the registered class),
+    or (None, None) after reporting an error."""
+    if isinstance(item, str):
+        item = {"type": item}
+    if not v.mapping(item, path):
+        return None, None
+    name = item.get("type")
+    if not registry.contains(kind, name):
+        v.error(path + ("type",), registry.unknown_message(kind, name))
+        return None, None
+    return item, registry.lookup(kind, name)
+
+
+def _arguments(v: Validator, target, item: dict, path, reserved, skip=(), **dry) -> dict:
+    """An entry's constructor arguments (inline or under args), checked against the
+    signature of `target`, then a dry build when they look right."""
+    args, paths = _inline_args(v, item, path, reserved)
+    before = len(v.errors)
+    args = v.call_args(target, args, paths, item["type"], skip=skip)
+    if len(v.errors) == before:
+        _dry_build(v, target, args, path, item["type"], **dry)
+    return args
+
+
 def layer_args(args: dict) -> dict:
     """YAML lists become tuples for layer arguments (kernel_size: [3, 3])."""
     return {k: (tuple(a) if isinstance(a, list) else a) for k, a in args.items()}
@@ -235,13 +260,8 @@ def _check_losses(v: Validator, raw: dict, outputs) -> list:
     out = []
     for i, item in enumerate(items):
         path = base + (i,) if base else ("loss",)
-        if isinstance(item, str):
-            item = {"type": item}
-        if not v.mapping(item, path):
-            continue
-        kind = item.get("type")
-        if not registry.contains("loss", kind):
-            v.error(path + ("type",), registry.unknown_message("loss", kind))
+        item, target = _entry(v, item, path, "loss")
+        if item is None:
             continue
         weight = v.check(item.get("weight", 1.0), Field("float", min=0.0), path + ("weight",))
         output = item.get("output", 0)
@@ -250,13 +270,8 @@ def _check_losses(v: Validator, raw: dict, outputs) -> list:
             v.error(path + ("output",), f"unknown model output {output!r}"
                                         f"{suggestion(output, known)}; outputs: "
                                         f"{', '.join(map(str, known))}")
-        args, paths = _inline_args(v, item, path, ("type", "weight", "output", "args"))
-        target = registry.lookup("loss", kind)
-        before = len(v.errors)
-        args = v.call_args(target, args, paths, kind)
-        if len(v.errors) == before:
-            _dry_build(v, target, args, path, kind)
-        out.append({"type": kind, "weight": weight, "output": output, "args": args})
+        args = _arguments(v, target, item, path, ("type", "weight", "output", "args"))
+        out.append({"type": item["type"], "weight": weight, "output": output, "args": args})
     indices = [output_index(o["output"], outputs) for o in out]
     if len(set(indices)) != len(indices):
         v.error(base or ("loss",), "two losses on the same model output")
@@ -271,24 +286,14 @@ def _dummy_optimizer():
 
 
 def _check_optimizer(v: Validator, spec, path=("optimizer",)):
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    if not v.mapping(spec, path):
-        return MISSING
-    kind = spec.get("type")
-    if not registry.contains("optimizer", kind):
-        v.error(path + ("type",), registry.unknown_message("optimizer", kind))
-        return MISSING
-    target = registry.lookup("optimizer", kind)
-    args, paths = _inline_args(v, spec, path, ("type",))
-    before = len(v.errors)
-    args = v.call_args(target, args, paths, kind, skip=("params",))
-    if len(v.errors) == before:
-        from deepgrad.nn.module import Parameter
+    from deepgrad.nn.module import Parameter
 
-        _dry_build(v, target, args, path, kind,
-                   params=[Parameter(np.zeros(1, np.float32))])
-    return {"type": kind, **args}
+    spec, target = _entry(v, spec, path, "optimizer")
+    if spec is None:
+        return MISSING
+    args = _arguments(v, target, spec, path, ("type",), skip=("params",),
+                      params=[Parameter(np.zeros(1, np.float32))])
+    return {"type": spec["type"], **args}
 
 
 def _check_schedule(v: Validator, spec, path=("schedule",)):
@@ -301,18 +306,13 @@ def _check_schedule(v: Validator, spec, path=("schedule",)):
         v.error(path + ("type",), "LambdaLR needs a Python function and cannot be configured "
                                   "from YAML; use StepLR, ExponentialLR, CosineAnnealingLR, ...")
         return MISSING
-    if not registry.contains("schedule", kind):
-        v.error(path + ("type",), registry.unknown_message("schedule", kind))
+    spec, target = _entry(v, spec, path, "schedule")
+    if spec is None:
         return MISSING
-    target = registry.lookup("schedule", kind)
-    reserved = ("type", "per_batch", "monitor")
     per_batch = v.check(spec.get("per_batch", False), Field("bool"), path + ("per_batch",))
     monitor = v.check(spec.get("monitor", "val_loss"), Field("str"), path + ("monitor",))
-    args, paths = _inline_args(v, spec, path, reserved)
-    before = len(v.errors)
-    args = v.call_args(target, args, paths, kind, skip=("optimizer", "last_epoch"))
-    if len(v.errors) == before:
-        _dry_build(v, target, args, path, kind, optimizer=_dummy_optimizer())
+    args = _arguments(v, target, spec, path, ("type", "per_batch", "monitor"),
+                      skip=("optimizer", "last_epoch"), optimizer=_dummy_optimizer())
     return {"type": kind, "per_batch": per_batch, "monitor": monitor, **args}
 
 
@@ -413,22 +413,10 @@ def _check_callbacks(v: Validator, items, path=("training", "callbacks")) -> lis
         return []
     out = []
     for i, item in enumerate(items):
-        where = path + (i,)
-        if isinstance(item, str):
-            item = {"type": item}
-        if not v.mapping(item, where):
-            continue
-        kind = item.get("type")
-        if not registry.contains("callback", kind):
-            v.error(where + ("type",), registry.unknown_message("callback", kind))
-            continue
-        target = registry.lookup("callback", kind)
-        args, paths = _inline_args(v, item, where, ("type", "args"))
-        before = len(v.errors)
-        args = v.call_args(target, args, paths, kind)
-        if len(v.errors) == before:
-            _dry_build(v, target, args, where, kind)
-        out.append({"type": kind, "args": args})
+        item, target = _entry(v, item, path + (i,), "callback")
+        if item is not None:
+            args = _arguments(v, target, item, path + (i,), ("type", "args"))
+            out.append({"type": item["type"], "args": args})
     return out
 
 

@@ -42,6 +42,39 @@ def default_run_dir(config_path, config: dict) -> str:
     return os.path.join("runs", stem)
 
 
+def reserved_paths(run_dir: str) -> dict:
+    """Absolute path -> entry of every file and directory the run itself writes."""
+    entries = (CONFIG_FILE, METRICS_FILE, os.path.join(CHECKPOINT_DIR, LAST),
+               os.path.join(CHECKPOINT_DIR, BEST), TB_DIR, REPORT_FILE)
+    return {os.path.abspath(os.path.join(run_dir, e)): e for e in entries}
+
+
+def check_callback_paths(run_dir: str, config: dict) -> None:
+    """A configured callback must not write over the run's own files (a ModelCheckpoint onto
+    checkpoints/last.safetensors would replace the run state with bare weights)."""
+    from deepgrad import registry
+    from deepgrad.config import ConfigError
+
+    reserved = reserved_paths(run_dir)
+    errors = []
+    for i, spec in enumerate(config["training"]["callbacks"]):
+        target = registry.lookup("callback", spec["type"])
+        for name in getattr(target, "path_args", ()):
+            value = spec["args"].get(name)
+            if not isinstance(value, str):
+                continue
+            path = os.path.abspath(os.path.join(run_dir, value))
+            clash = [reserved.get(path)]
+            if spec["type"] == "ModelCheckpoint" and spec["args"].get("save_last"):
+                clash.append(reserved.get(os.path.join(os.path.dirname(path), LAST)))
+            for entry in filter(None, clash):
+                errors.append(f"training.callbacks[{i}].{name}: {spec['type']} would write "
+                              f"{entry!r}, which the run directory itself holds "
+                              f"(docs/run_directory.md); choose another name")
+    if errors:
+        raise ConfigError(errors)
+
+
 def checkpoint_dir(run_dir: str) -> str:
     return os.path.join(run_dir, CHECKPOINT_DIR)
 

@@ -23,7 +23,8 @@ import time
 
 from deepgrad.runner import layout, parallel
 from deepgrad.runner import state as rng
-from deepgrad.training.callbacks import Callback, Monitor
+from deepgrad.training.callbacks import Callback, Monitor, improved_message
+from deepgrad.training.notebook import progress_display
 
 
 class RunError(Exception):
@@ -66,6 +67,7 @@ class Run:
         eval_size = training["eval_batch_size"]
         self.val_loader = DataLoader(val, eval_size) if val is not None else None
         self.test_loader = DataLoader(test, eval_size) if test is not None else None
+        layout.check_callback_paths(self.run_dir, config)
         self.callbacks = build_callbacks(config, self.scheduler, self.run_dir)
         regularization = config["regularization"]
         self.trainer = Trainer(self.model, self.loss, self.optimizer,
@@ -77,6 +79,7 @@ class Run:
                                aux_weight_decay=training["aux_weight_decay"],
                                generator=self.generators["noise"])
         self.history, self.epoch, self.step, self.elapsed = [], 0, 0, 0.0
+        self._verbose = False             # say what the run did (training.verbose)
         self.finished = self.stopped_early = False
         self.monitor = self._monitor()
         self.best = {"monitor": self.monitor.monitor, "mode": self.monitor.mode,
@@ -171,14 +174,18 @@ class Run:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
             verbose = verbose if parallel.writes() else 0
             extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
+            # the epoch's line first, then what the run did at its end; a display has no
+            # state, so it is not one of the callbacks whose states a checkpoint keeps
+            display = [progress_display()] if verbose else []
             # ranks other than 0 run no callback that writes files
             self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
+            self._verbose = bool(verbose)
             # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
             # the callbacks' on_train_end (early stopping's restore of the best weights)
             self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
-                             callbacks=self._fit_callbacks + [_Recorder(self)])
+                             callbacks=self._fit_callbacks + display + [_Recorder(self)])
         if report and (self.write or self._follows):
             self.write_report()
         return self.history
@@ -286,7 +293,8 @@ class Run:
         self.history.append({k: float(v) for k, v in logs.items()})
         self.epoch, self.step = epoch + 1, self._base_step + trainer_step
         value = logs.get(self.monitor.monitor)
-        improved = self.monitor.improved(value, self.best["value"])
+        previous = self.best["value"]
+        improved = self.monitor.improved(value, previous)
         if improved:
             self.best.update(value=float(value), epoch=epoch + 1)
         if not self.write:
@@ -298,6 +306,21 @@ class Run:
             shutil.copyfile(last, best + ".tmp")
             os.replace(best + ".tmp", best)
         layout.write_metrics(self.run_dir, self.history)
+        if self._verbose and value is not None:
+            self._say(f"Epoch {epoch + 1}: " + (
+                f"{improved_message(self.monitor.monitor, previous, value)}, saving to "
+                f"{layout.best_checkpoint(self.run_dir)}" if improved else
+                f"{self.monitor.monitor} did not improve from {self.best['value']:.4f}"))
+
+    def _say(self, text: str) -> None:
+        print(text, flush=True)
+
+    def _say_stop(self) -> None:
+        """The early-stopping callback's own sentence, once training ended."""
+        for callback in self._fit_callbacks:
+            if self._verbose and getattr(callback, "stopped_epoch", -1) >= 0 \
+                    and hasattr(callback, "message") and not getattr(callback, "verbose", 0):
+                self._say(callback.message())
 
 
 class _Recorder(Callback):
@@ -324,6 +347,7 @@ class _Recorder(Callback):
         run = self.run
         run.finished = True
         run.stopped_early = bool(self.trainer.stop_training)
+        run._say_stop()
         if run.write:
             run.save(layout.last_checkpoint(run.run_dir))
 

@@ -126,25 +126,17 @@ def predict(path, inputs, invert: bool = False, top_k: int = 3) -> tuple:
 
 
 def describe(path) -> dict:
-    """What `deepgrad info` shows: the layers with their parameter counts and shapes, and the
-    training summary recorded in the checkpoint."""
+    """What `deepgrad info` shows: the model's summary (`Module.summary`: layers, output
+    shapes, parameter counts) and the training summary recorded in the checkpoint."""
     model, checkpoint = load_model(path)
     meta = checkpoint.metadata or {}
     config = checkpoint.config or {}
-    layers, total, trainable = [], 0, 0
-    for name, module in model.named_modules():
-        own = [(n, p) for n, p in module._parameters.items() if p is not None]
-        if not own and any(True for _ in module.children()):
-            continue
-        count = sum(p.size for _, p in own)
-        layers.append((name or "(model)", type(module).__name__, count,
-                       [(n, tuple(p.shape)) for n, p in own]))
-        total += count
-        trainable += sum(p.size for _, p in own if p.requires_grad)
+    shape = meta.get("input_shape")
+    summary = model.summary(input_size=(1,) + tuple(int(d) for d in shape) if shape else None)
     return {
         "path": checkpoint.path, "name": config.get("name", "?"),
-        "model": type(model).__name__, "layers": layers, "total": total,
-        "trainable": trainable, "epoch": checkpoint.epoch, "step": checkpoint.step,
+        "model": type(model).__name__, "summary": summary, "total": summary.total,
+        "trainable": summary.trainable, "epoch": checkpoint.epoch, "step": checkpoint.step,
         "epochs_planned": meta.get("epochs_planned",
                                    config.get("training", {}).get("epochs", "?")),
         "stopped_early": bool(meta.get("stopped_early")), "best": meta.get("best") or {},
@@ -181,3 +173,21 @@ def config_batch(config_path, overrides=(), batch_size: int = 4) -> tuple:
 def objective(run):
     """The training loss of (output, target) without the penalties (the Trainer's own)."""
     return lambda output, target: run.trainer.objective(output, target, penalties=False)
+
+
+def describe_config(path, overrides=()) -> dict:
+    """What `deepgrad info CONFIG` shows before training: the model the config builds with
+    its summary for one sample of the config's data, the data sizes, optimizer and epochs."""
+
+
+    run = Run.from_config(path, overrides=overrides, write=False)
+    sample = run.train_loader.dataset[0][0]
+    loaders = (("train", run.train_loader), ("validation", run.val_loader),
+               ("test", run.test_loader))
+    return {"path": os.fspath(path), "name": run.config.get("name", "?"),
+            "model": type(run.model).__name__,
+            "summary": run.model.summary(input_size=(1,) + tuple(np.shape(sample))),
+            "sizes": {k: len(loader.dataset) for k, loader in loaders if loader is not None},
+            "dataset": run.config["data"]["dataset"], "optimizer": run.config["optimizer"],
+            "epochs": run.config["training"]["epochs"],
+            "batch_size": run.config["training"]["batch_size"]}

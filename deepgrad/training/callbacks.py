@@ -36,6 +36,8 @@ import time
 
 import numpy as np
 
+from deepgrad.display import format_seconds
+
 from deepgrad.io.checkpoint import load_checkpoint, restore, save_checkpoint
 from deepgrad.registry import register
 
@@ -320,11 +322,15 @@ class ProgressBar(Callback):
         else:
             count = f"{batch + 1}"
         keys = [k for k in logs if k not in ("batch", "size", "batch_loss")]
-        text = (f"\r{self.epoch_label} {count} - {self.seen / elapsed:.0f} samples/s - "
-                f"{_format_logs(logs, keys)}")
+        timing = format_seconds(elapsed)
+        if self.steps and batch + 1 < self.steps:
+            timing += f" elapsed, ETA {format_seconds(elapsed * (self.steps / (batch + 1) - 1))}"
+        text = (f"\r{self.epoch_label} {count} - {timing} - {self.seen / elapsed:.0f} "
+                f"samples/s - {_format_logs(logs, keys)}")
         out = self._out()
         out.write(text + "\033[K")  # clear what a longer previous line left behind
         out.flush()
+        _OPEN_LINES.add(out)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -335,6 +341,31 @@ class ProgressBar(Callback):
         out = self._out()
         out.write(("\r" + line + "\033[K\n") if self.live else (line + "\n"))
         out.flush()
+        _OPEN_LINES.discard(out)
+
+
+def improved_message(monitor: str, previous, value) -> str:
+    """'val_accuracy improved from 0.9010 to 0.9027' (or 'val_loss is 0.3120' the first
+    time), the words of a callback that saves on improvement."""
+    if previous is None or not math.isfinite(previous):
+        return f"{monitor} is {value:.4f}"
+    return f"{monitor} improved from {previous:.4f} to {value:.4f}"
+
+
+# streams on which a live progress line was left without its newline
+_OPEN_LINES: set = set()
+
+
+def end_progress_lines() -> None:
+    """End any progress line left open (Ctrl-C or an error in the middle of an epoch), so
+    that what is printed next starts on a fresh line."""
+    for stream in list(_OPEN_LINES):
+        try:
+            stream.write("\n")
+            stream.flush()
+        except (ValueError, OSError):  # a closed stream
+            pass
+    _OPEN_LINES.clear()
 
 
 @register("callback")
@@ -386,9 +417,17 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
         if self.verbose and self.stopped_epoch >= 0:
-            print(f"EarlyStopping: stopped after epoch {self.stopped_epoch + 1}; best "
-                  f"{self.monitor}={self.best:.4f} at epoch {self.best_epoch + 1}"
-                  + (" (weights restored)" if self.restore_best_weights else ""))
+            print(self.message())
+
+    def message(self) -> str:
+        """What happened, as a sentence: "early stopping at epoch 14 (best epoch 11,
+        val_accuracy 0.9027), restoring best weights"; "" when training did not stop early."""
+        if self.stopped_epoch < 0:
+            return ""
+        restoring = (", restoring best weights" if self.restore_best_weights
+                     and self.best_weights is not None else "")
+        return (f"early stopping at epoch {self.stopped_epoch + 1} (best epoch "
+                f"{self.best_epoch + 1}, {self.monitor} {self.best:.4f}){restoring}")
 
     def state_dict(self) -> dict:
         weights = None
@@ -440,11 +479,14 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             value = self.watch.value(logs)
             if self.watch.improved(value, self.best):
-                self.best = value
+                previous, self.best = self.best, value
                 self.best_path = save_weights(self.model, path)
                 if self.verbose:
-                    print(f"ModelCheckpoint: {self.monitor}={value:.4f} improved, saved "
-                          f"{self.best_path}")
+                    print(f"Epoch {epoch + 1}: {improved_message(self.monitor, previous, value)}"
+                          f", saving to {self.best_path}")
+            elif self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                      f"{self.best:.4f}")
         else:
             self.best_path = save_weights(self.model, path)
         if self.save_last:

@@ -15,6 +15,7 @@ import html
 import sys
 import time
 
+from deepgrad.display import format_seconds
 from deepgrad.training.callbacks import Callback, ProgressBar
 
 
@@ -37,14 +38,10 @@ def _display(obj, handle=None):
     return handle
 
 
-def format_seconds(seconds: float) -> str:
-    """12.3 -> '12s', 75 -> '1:15', 3725 -> '1:02:05'."""
-    seconds = max(int(round(seconds)), 0)
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+def progress_display():
+    """The progress callback for where the code runs: NotebookProgress in a Jupyter kernel,
+    the text ProgressBar elsewhere."""
+    return NotebookProgress() if in_notebook() else ProgressBar()
 
 
 class NotebookProgress(Callback):

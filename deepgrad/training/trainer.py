@@ -38,7 +38,7 @@ from deepgrad.tensor import Tensor
 from deepgrad.training.callbacks import CallbackList, History, ProgressBar
 from deepgrad.training.deep_supervision import DeepSupervisionLoss
 from deepgrad.training.metrics import Loss, get_metric
-from deepgrad.training.notebook import NotebookProgress, in_notebook
+from deepgrad.training.notebook import NotebookProgress, progress_display
 from deepgrad.training.penalties import penalty_total, resolve_penalties
 
 _CHECK_CHUNK = 8192  # samples per chunk when scanning a dataset for NaN and bad labels
@@ -331,7 +331,7 @@ class Trainer:
         history = History()
         extra = list(self.callbacks) + list(callbacks)
         if verbose and not any(isinstance(c, (ProgressBar, NotebookProgress)) for c in extra):
-            extra.append(NotebookProgress() if in_notebook() else ProgressBar())
+            extra.append(progress_display())
         # History last (as in Keras): it records the logs as the other callbacks left them
         callbacks = CallbackList(extra + [history], self)
         metrics = [get_metric(m) for m in self.metric_names]

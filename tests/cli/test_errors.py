@@ -70,7 +70,7 @@ def test_other_failures_exit_1(cli, tmp_path):
     (tmp_path / "junk.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
     code, _, err = cli("eval", tmp_path / "junk.safetensors")
     assert code == 1 and "junk.safetensors" in err and "Traceback" not in err
-    code, _, err = cli("info", example("spirals.yaml"))
+    code, _, err = cli("eval", example("spirals.yaml"))
     assert code == 1 and "is a config; this command takes a checkpoint" in err
     code, _, err = cli("study", "nonexistent")
     assert code == 1 and "unknown study 'nonexistent'" in err

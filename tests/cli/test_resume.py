@@ -16,14 +16,24 @@ from cli_helpers import FASHION_SLICE, example, needs_fashion, run_subprocess
 SPIRALS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
            "training.callbacks[0].patience=2"]
 FASHION = [s for s in FASHION_SLICE if not s.startswith("training.epochs")] + [
-    "training.epochs=3"]
-EXAMPLES = [  # (config, settings, kill after epoch)
+    "training.epochs=2"]
+EXAMPLES = [  # (config, settings, kill after epoch): every example config
     ("spirals.yaml", SPIRALS, 3),
     ("regression_1d.yaml", ["data.n=120", "training.epochs=4"], 2),
-    pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 2,
+    pytest.param("fashion_mnist_mlp.yaml", FASHION + ["model.sizes=[784,16,10]"], 1,
                  marks=needs_fashion),
-    pytest.param("lenet_deeply_supervised.yaml", FASHION, 1, marks=needs_fashion),
+    pytest.param("lenet.yaml", FASHION, 1, marks=needs_fashion),
+    pytest.param("lenet_deeply_supervised.yaml", FASHION, 1,      # the LeNet path above, plus
+                 marks=[needs_fashion, pytest.mark.slow]),        # stateless aux weights
 ]
+
+
+def test_every_example_config_is_tested():
+    import glob
+    import os
+
+    names = {p.values[0] if hasattr(p, "values") else p[0] for p in EXAMPLES}  # slow ones too
+    assert names == {os.path.basename(p) for p in glob.glob(example("*.yaml"))}
 
 
 def _weights(run_dir):

@@ -117,3 +117,33 @@ def test_builtin_callback_states_round_trip():
     assert other.report["step"] == 9
     with pytest.raises(ValueError, match="keeps no state, got keys"):
         Callback().load_state_dict({"x": 1})
+
+
+def test_plateau_schedule_and_best_weights_resume_bit_exactly(tmp_path):
+    """ReduceLROnPlateau (driven by the LearningRateScheduler callback) and early stopping's
+    best-weights copy are callback states: an interrupted run ends like a straight one."""
+    settings = ["data.n=150", "training.epochs=6", "training.batch_size=30",
+                "training.verbose=0", "training.callbacks[0].patience=10",
+                "schedule={type: ReduceLROnPlateau, patience: 0, factor: 0.5, "
+                "monitor: val_loss}"]
+
+    def train(run_dir, crash_at, resume=False):
+        run = Run.from_config(SPIRALS, run_dir=run_dir, overrides=() if resume else settings,
+                              resume=resume)
+        run.fit(callbacks=[Crash(crash_at)], report=False)
+        return run
+
+    straight = train(tmp_path / "a", -1)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "b", 3)
+    resumed = train(tmp_path / "b", -1, resume=True)
+    assert resumed.history == straight.history
+    lrs = [row["lr"] for row in straight.history]
+    assert lrs[0] == 0.01 and min(lrs) < 0.01          # the plateau schedule did act
+    a, b = _weights(straight), _weights(resumed)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    plateau_a = straight.callbacks[0].schedule.state_dict()
+    plateau_b = resumed.callbacks[0].schedule.state_dict()
+    assert plateau_a == plateau_b
+    stopper_a, stopper_b = straight.callbacks[1], resumed.callbacks[1]
+    assert (stopper_a.best, stopper_a.best_epoch) == (stopper_b.best, stopper_b.best_epoch)

@@ -101,3 +101,20 @@ def cli_main(monkeypatch, tmp_path):
 
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     return main
+
+
+@pytest.mark.parametrize("callback, entry", [
+    ("{type: ModelCheckpoint, filepath: checkpoints/last.safetensors}",
+     "checkpoints/last.safetensors"),
+    ("{type: ModelCheckpoint, filepath: 'checkpoints/e{epoch}', save_last: true}",
+     "checkpoints/last.safetensors"),
+    ("{type: CSVLogger, filename: metrics.csv}", "metrics.csv"),
+    ("{type: TensorBoard, log_dir: tb}", "tb"),
+])
+def test_callbacks_cannot_write_over_the_run_files(tmp_path, callback, entry):
+    from deepgrad.config import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"training.callbacks\[0\]\.\w+: \w+ would write "
+                                          rf"'{entry}', which the run directory itself holds"):
+        Run.from_config(SPIRALS, run_dir=tmp_path, overrides=[f"training.callbacks=[{callback}]"])
+    assert not any(tmp_path.iterdir())          # refused before anything was written

@@ -8,7 +8,8 @@ import pytest
 from deepgrad import nn, optim
 from deepgrad._optional import require
 from deepgrad.training import LivePlot, NotebookProgress, Trainer
-from deepgrad.training.notebook import format_seconds, in_notebook
+from deepgrad.display import format_seconds
+from deepgrad.training.notebook import in_notebook
 
 
 def _fit(callbacks, capsys):
