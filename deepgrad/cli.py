@@ -201,6 +201,10 @@ def cmd_info(args) -> int:
             f"{k}={v}" for k, v in opt.items() if k != "type"))
     if info["elapsed"] is not None:
         print(f"training time: {info['elapsed']:.1f} s")
+    for kind, state in info["callbacks"]:
+        print(f"callback {kind}" + (": " + ", ".join(
+            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in state.items())
+            if state else ""))
     if info["history"]:
         print("last epoch: " + _format_metrics(info["history"][-1]))
     return 0

@@ -336,6 +336,10 @@ TRAINING = Field("section", fields={
     "aux_weight_decay": Field("str", None, nullable=True, choices=("linear", "exponential")),
     "callbacks": Field("any", None,
                        help="a list: [{type: EarlyStopping, monitor: val_loss, patience: 5}]"),
+    "tensorboard": Field("section", fields={
+        "histogram_freq": Field("int", 0, min=0,
+                                help="epochs between per-layer weight and gradient histograms "
+                                     "in tb/ (0: none)")}),
 })
 
 REGULARIZATION = Field("section", fields={

@@ -22,7 +22,7 @@ from deepgrad.distributed.comm import (abort, allreduce, allreduce_, barrier, br
                                        broadcast_json, init, is_initialized, is_main,
                                        launched_by_mpi, rank, world_size)
 from deepgrad.distributed.data import (DistributedDataLoader, DistributedSampler,
-                                       shard_dataset)
+                                       ShardedDataLoader)
 from deepgrad.distributed.metrics import allreduce_metrics
 from deepgrad.distributed.norm import SyncBatchNorm, convert_sync_batchnorm
 from deepgrad.distributed.optimizer import DistributedOptimizer
@@ -32,5 +32,5 @@ __all__ = [
     "allreduce", "allreduce_", "broadcast_", "broadcast_json", "broadcast_arrays", "abort",
     "broadcast_parameters", "broadcast_optimizer_state", "DistributedOptimizer",
     "DistributedSampler", "DistributedDataLoader", "SyncBatchNorm", "convert_sync_batchnorm",
-    "allreduce_metrics", "shard_dataset",
+    "allreduce_metrics", "ShardedDataLoader",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from deepgrad.data import DataLoader
 from deepgrad.distributed import comm
 from deepgrad.random import default_generator
 
-__all__ = ["DistributedSampler", "DistributedDataLoader", "shard_dataset"]
+__all__ = ["DistributedSampler", "DistributedDataLoader", "ShardedDataLoader"]
 
 
 class DistributedSampler:
@@ -117,13 +118,28 @@ class DistributedDataLoader(DataLoader):
                 f"{len(self)} batches, {self.sampler!r})")
 
 
-def shard_dataset(dataset, sampler: DistributedSampler | None = None):
-    """This rank's contiguous part of a dataset (for evaluation: each rank scores its part and
-    the metric sums are all-reduced, see `allreduce_metrics`)."""
-    from deepgrad.data import Subset
 
-    sampler = DistributedSampler() if sampler is None else sampler
-    if len(dataset) < sampler.num_replicas:
-        raise ValueError(f"shard_dataset: {len(dataset)} samples cannot be split over "
-                         f"{sampler.num_replicas} ranks (each needs at least one)")
-    return Subset(dataset, sampler.shard(np.arange(len(dataset))))
+class ShardedDataLoader(DataLoader):
+    """Evaluation data split over the ranks: this rank's contiguous part of the dataset, in
+    order, in batches of `batch_size`. Each rank scores its part and the metric sums are
+    all-reduced (`allreduce_metrics`). `dataset` is the whole dataset, so `len(loader.dataset)`
+    is the size of the split on every rank.
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, sampler=None):
+        super().__init__(dataset, batch_size)
+        self.sampler = DistributedSampler() if sampler is None else sampler
+        if len(dataset) < self.sampler.num_replicas:
+            raise ValueError(f"ShardedDataLoader: {len(dataset)} samples cannot be split over "
+                             f"{self.sampler.num_replicas} ranks (each needs at least one)")
+        self.part = self.sampler.shard(np.arange(len(dataset)))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.part) / self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        return self.part
+
+    def __repr__(self):
+        return (f"ShardedDataLoader({len(self.part)} of {len(self.dataset)} samples, "
+                f"batch_size={self.batch_size}, {self.sampler!r})")

@@ -235,12 +235,16 @@ class BatchNorm(Function):
         mean_dx = (dx_hat * x_hat).mean(axis=ctx.axes, keepdims=True)
         return inv_std * (dx_hat - mean_d - x_hat * mean_dx)
 
+    def _input_gradient(ctx, dx_hat):
+        """dx from dx_hat = gamma dy (SyncBatchNorm weighs the ranks' sums here)."""
+        return ctx._normalize_tangent(dx_hat)
+
     def backward(ctx, grad_out):
         x_hat, _, gamma = ctx.saved
         need = ctx.needs_input_grad
         grad_x = None
         if need[0]:
-            grad_x = ctx._normalize_tangent(grad_out if gamma is None else grad_out * gamma)
+            grad_x = ctx._input_gradient(grad_out if gamma is None else grad_out * gamma)
         if gamma is None:
             return grad_x
         grad_gamma = (grad_out * x_hat).sum(axis=ctx.axes) if need[1] else None

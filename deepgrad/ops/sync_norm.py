@@ -68,15 +68,5 @@ class SyncBatchNorm(BatchNorm):
         mean_d, mean_dx = means[:channels].reshape(shape), means[channels:].reshape(shape)
         return inv_std * (dx_hat - mean_d - x_hat * mean_dx)
 
-    def backward(ctx, grad_out):
-        x_hat, _, gamma = ctx.saved
-        need = ctx.needs_input_grad
-        grad_x = None
-        if need[0]:
-            dx_hat = grad_out if gamma is None else grad_out * gamma
-            grad_x = ctx._normalize_tangent(dx_hat, weight=float(ctx.local_count))
-        if gamma is None:
-            return grad_x
-        grad_gamma = (grad_out * x_hat).sum(axis=ctx.axes) if need[1] else None
-        grad_beta = grad_out.sum(axis=ctx.axes) if need[2] else None
-        return grad_x, grad_gamma, grad_beta
+    def _input_gradient(ctx, dx_hat):
+        return ctx._normalize_tangent(dx_hat, weight=float(ctx.local_count))

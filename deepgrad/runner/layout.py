@@ -126,21 +126,51 @@ def write_metrics(run_dir: str, history: list) -> str:
     return path
 
 
-def log_callbacks(run_dir: str) -> list:
-    """The logging callbacks of the run directory: TensorBoard into tb/."""
+def hparams(config: dict) -> dict:
+    """The run's hyperparameters for TensorBoard's HPARAMS tab: every number, string and
+    boolean of the config's model, optimizer, schedule, regularization and training
+    sections, by dotted name ("optimizer.lr")."""
+    out = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{prefix}.{key}")
+        elif isinstance(value, (bool, int, float, str)):
+            out[prefix] = value
+
+    for section in ("model", "optimizer", "schedule", "regularization", "training"):
+        walk(config.get(section), section)
+    return out
+
+
+def log_callbacks(run_dir: str, config: dict) -> list:
+    """The logging callbacks of the run directory: TensorBoard into tb/ (train/ and
+    validation/ curves, histograms every `training.tensorboard.histogram_freq` epochs, the
+    hyperparameters)."""
     from deepgrad.training import TensorBoard
 
-    return [TensorBoard(os.path.join(run_dir, TB_DIR))]
+    freq = (config["training"].get("tensorboard") or {}).get("histogram_freq", 0)
+    return [TensorBoard(os.path.join(run_dir, TB_DIR), histogram_freq=freq,
+                        hparams=hparams(config))]
+
+
+def log_final_metrics(run, final_metrics: dict) -> None:
+    """The final metrics of the finished run into tb/ ({split: metrics}, at the last epoch;
+    the run logs the test split), and the end of its hparams session."""
+    from deepgrad.training.callbacks import log_final_metrics as log
+
+    log(os.path.join(run.run_dir, TB_DIR), final_metrics, run.epoch, end_session=run.complete)
 
 
 def clear_tensorboard(run_dir: str) -> None:
     """A fresh run in an existing directory: drop the event files of the previous run, whose
     curves TensorBoard would otherwise draw on top of the new ones."""
     tb_dir = os.path.join(run_dir, TB_DIR)
-    if os.path.isdir(tb_dir):
-        for name in os.listdir(tb_dir):
+    for directory, _, names in os.walk(tb_dir):
+        for name in names:
             if name.startswith("events.out.tfevents."):
-                os.remove(os.path.join(tb_dir, name))
+                os.remove(os.path.join(directory, name))
 
 
 def input_shape(loader) -> list:
@@ -170,13 +200,14 @@ def summary(run) -> dict:
     lines = {"run directory": run.run_dir, "model": type(run.model).__name__,
              "parameters": run.model.num_parameters(),
              "dataset": config["data"]["dataset"],
-             "samples (train/validation/test)": "/".join(
-                 str(len(loader.dataset)) if loader is not None else "-" for loader in loaders),
+             "samples (train/validation/test)": " / ".join(
+                 f"{len(loader.dataset):,}" if loader is not None else "-"
+                 for loader in loaders),
              "optimizer": config["optimizer"]["type"],
              "epochs": f"{run.epoch} of {config['training']['epochs']}"
                        + (" (stopped early)" if run.stopped_early else ""),
              "seed": config["training"]["seed"],
-             "training time (s)": round(run.elapsed, 1)}
+             "training time": float(run.elapsed)}
     best = run.best
     if best["value"] is not None:
         lines[f"best {best['monitor']}"] = f"{best['value']:.4f} at epoch {best['epoch']}"
@@ -188,4 +219,4 @@ def write_report(run, final_metrics: dict) -> str:
 
     return write_html(os.path.join(run.run_dir, REPORT_FILE), name=run.config["name"],
                       history=run.history, final_metrics=final_metrics, summary=summary(run),
-                      doctor_html=_doctor_html(run))
+                      doctor_html=_doctor_html(run), best=run.best)

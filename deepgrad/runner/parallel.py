@@ -28,8 +28,6 @@ def distribute(run) -> None:
     """Make a freshly built Run data-parallel (a no-op in a world of one)."""
     if not active():
         return
-    from deepgrad.data import DataLoader
-
     options = run.config["distributed"]
     if options["sync_batchnorm"]:
         run.model = dist.convert_sync_batchnorm(run.model)
@@ -41,8 +39,7 @@ def distribute(run) -> None:
     for name in ("val_loader", "test_loader"):
         loader = getattr(run, name)
         if loader is not None:
-            setattr(run, name, DataLoader(dist.shard_dataset(loader.dataset),
-                                          loader.batch_size))
+            setattr(run, name, dist.ShardedDataLoader(loader.dataset, loader.batch_size))
     # the trainer steps through the wrapper; the run keeps (and checkpoints) the wrapped
     # optimizer, so checkpoints of 1 and N ranks are interchangeable
     run.trainer.optimizer = dist.DistributedOptimizer(

@@ -173,7 +173,8 @@ class Run:
         if not self.complete:
             verbose = self.config["training"]["verbose"] if verbose is None else verbose
             verbose = verbose if parallel.writes() else 0
-            extra = list(callbacks) + (layout.log_callbacks(self.run_dir) if self.write else [])
+            extra = list(callbacks) + (layout.log_callbacks(self.run_dir, self.config)
+                                            if self.write else [])
             # the epoch's line first, then what the run did at its end; a display has no
             # state, so it is not one of the callbacks whose states a checkpoint keeps
             display = [progress_display()] if verbose else []
@@ -224,6 +225,9 @@ class Run:
         if not parallel.writes():
             parallel.follow_report(self)
             return os.path.join(self.run_dir, layout.REPORT_FILE)
+        if self.write and self.history:
+            layout.log_final_metrics(self, {k: v for k, v in final_metrics.items()
+                                            if k == "test"})
         return layout.write_report(self, final_metrics)
 
     # --- checkpoints ------------------------------------------------------------------------

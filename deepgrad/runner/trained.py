@@ -143,6 +143,9 @@ def describe(path) -> dict:
         "dataset": meta.get("dataset", config.get("data", {}).get("dataset", "?")),
         "sizes": meta.get("sizes") or {}, "optimizer": config.get("optimizer"),
         "elapsed": meta.get("elapsed"), "history": meta.get("history") or [],
+        "callbacks": [(entry["type"], {k: v for k, v in entry["state"].items()
+                                       if isinstance(v, (int, float, str))})
+                      for entry in meta.get("callbacks") or []],
     }
 
 

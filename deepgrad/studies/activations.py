@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-from deepgrad import nn, optim
+from deepgrad import nn, optim, registry
 from deepgrad.data import make_spirals
 from deepgrad.diagnostics import plots
 from deepgrad.nn import functional as F
@@ -27,14 +27,12 @@ from deepgrad.studies._common import evaluate, finish, markdown_table, train_ful
 from deepgrad.tensor import Tensor
 
 NAME = "activations"
-ACTIVATIONS = {
-    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU, "selu": nn.SELU, "gelu": nn.GELU, "swish": nn.SiLU,
-}
+# registered activation names (deepgrad.registry); "swish" is Swish with beta = 1, i.e. SiLU
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish")
 
 
 def build(activation: str, seed: int):
-    make = ACTIVATIONS[activation]
+    make = registry.lookup("activation", activation)
     return nn.Sequential(nn.Linear(2, 50, generator=seed), make(),
                          nn.Linear(50, 50, generator=seed + 1), make(),
                          nn.Linear(50, 3, generator=seed + 2))

@@ -645,28 +645,86 @@ class CSVLogger(Callback):
 
 @register("callback")
 class TensorBoard(Callback):
-    """Write every epoch log value as a TensorBoard scalar (tag = log key, step = epoch + 1).
+    """TensorBoard logs in the usual run layout, written by `deepgrad.io.tfevents` (no
+    tensorboardX needed); view with `tensorboard --logdir <log_dir>`.
 
-    The event file is written by `deepgrad.io.tfevents` (no tensorboardX needed). View with
-    `tensorboard --logdir <log_dir>`.
+    * `log_dir/train`: every epoch log key without the "val_" prefix (loss, accuracy, lr);
+      `log_dir/validation`: the "val_" keys without the prefix, so TensorBoard draws the
+      training and validation curves of a metric in one chart (step = epoch, 1-based).
+    * with `histogram_freq=N > 0`: every N epochs, histograms of each parameter
+      ("weights/<name>") and of its gradient of the epoch's last batch ("gradients/<name>").
+    * with `hparams` (name -> number, string or bool): the run's hyperparameters in the
+      HPARAMS tab, with the validation and test metrics beside them (`log_dir` holds the
+      session; `log_final_metrics` writes the test values and ends it).
+
+    Args:
+        log_dir: the directory of the logs.
+        histogram_freq: epochs between two histogram snapshots (0: none).
+        hparams: the hyperparameters to show, or None.
     """
 
     path_args = ("log_dir",)
 
-    def __init__(self, log_dir="runs/tensorboard"):
+    def __init__(self, log_dir="runs/tensorboard", histogram_freq: int = 0, hparams=None):
+        if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, int) \
+                or histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be an integer >= 0, got "
+                             f"histogram_freq={histogram_freq!r}")
         self.log_dir = os.fspath(log_dir)
-        self.writer = None
+        self.histogram_freq = histogram_freq
+        self.hparams = dict(hparams) if hparams else None
+        self.writers = {}
 
-    def on_train_begin(self, logs=None):
+    def _writer(self, name: str):
         from deepgrad.io.tfevents import EventWriter
 
-        self.writer = EventWriter(self.log_dir)
+        if name not in self.writers:
+            self.writers[name] = EventWriter(os.path.join(self.log_dir, name))
+        return self.writers[name]
+
+    def on_train_begin(self, logs=None):
+        if self.hparams:
+            metrics = list(self.trainer.metric_names) + ["loss"]
+            self._writer("").add_hparams(self.hparams, [(group, tag) for group in
+                                                        ("validation", "test")
+                                                        for tag in metrics])
 
     def on_epoch_end(self, epoch, logs=None):
-        self.writer.add_scalars({k: float(v) for k, v in (logs or {}).items()}, epoch + 1)
-        self.writer.flush()
+        logs = logs or {}
+        train = {k: float(v) for k, v in logs.items() if not k.startswith("val_")}
+        validation = {k[4:]: float(v) for k, v in logs.items() if k.startswith("val_")}
+        self._writer("train").add_scalars(train, epoch + 1)
+        if validation:
+            self._writer("validation").add_scalars(validation, epoch + 1)
+        if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
+            self._writer("train").add_histograms(self._histograms(), epoch + 1)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def _histograms(self) -> dict:
+        arrays = {}
+        for name, parameter in self.model.named_parameters():
+            arrays[f"weights/{name}"] = parameter.data
+            if parameter.grad is not None:
+                arrays[f"gradients/{name}"] = getattr(parameter.grad, "data", parameter.grad)
+        return arrays
 
     def on_train_end(self, logs=None):
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+
+def log_final_metrics(log_dir, final_metrics: dict, step: int, end_session: bool) -> None:
+    """The metrics of a finished run, one writer per split ({split: {metric: value}}) at
+    `step`; `end_session` also closes the hparams session of `log_dir`."""
+    from deepgrad.io.tfevents import EventWriter
+
+    for split, metrics in final_metrics.items():
+        writer = EventWriter(os.path.join(os.fspath(log_dir), split))
+        writer.add_scalars({k: float(v) for k, v in metrics.items()}, step)
+        writer.close()
+    if end_session:
+        writer = EventWriter(os.fspath(log_dir))
+        writer.end_hparams(step)
+        writer.close()

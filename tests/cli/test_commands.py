@@ -36,6 +36,10 @@ def test_info_shows_layers_parameter_counts_and_summary(cli, spirals_run):
     assert "data: spirals (train 210, validation 45, test 45)" in out
     assert "optimizer: Adam lr=0.01" in out
     assert "training time:" in out
+    stopper = checkpoint.metadata["callbacks"][0]["state"]
+    assert (f"callback EarlyStopping: wait {stopper['wait']}, best {stopper['best']:.4g}, "
+            f"best_epoch {stopper['best_epoch']}, stopped_epoch -1") in out
+    assert "\ncallback TensorBoard\n" in out
 
 
 def test_eval_matches_the_trainer_on_each_split(cli, spirals_run):

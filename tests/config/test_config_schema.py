@@ -211,7 +211,8 @@ def test_overrides_are_parsed_as_yaml_and_validated():
     error = _error(BASE, overrides=["training.epochz=5"])
     assert error.errors == ["--set training.epochz=5: training.epochz: unknown key 'epochz' "
                             "(did you mean 'epochs'?); allowed: aux_weight_decay, batch_size, "
-                            "callbacks, epochs, eval_batch_size, metrics, seed, verbose"]
+                            "callbacks, epochs, eval_batch_size, metrics, seed, tensorboard, "
+                            "verbose"]
     error = _error(BASE, overrides=["training.epochs=-1"])
     assert "--set training.epochs=-1: training.epochs: must be >= 1, got -1" in error.errors
 

@@ -220,11 +220,11 @@ def check_tied_weights():
 
 RUN_CONFIG = """
 name: writes
-model: {layers: [{type: Linear, in_features: 2, out_features: 8}, {type: BatchNorm1d,
-                  num_features: 8}, {type: Tanh}, {type: Linear, in_features: 8,
+model: {layers: [{type: Linear, in_features: 2, out_features: 8}, {type: Tanh},
+                 {type: BatchNorm1d, num_features: 8}, {type: Linear, in_features: 8,
                   out_features: 3}]}
 loss: CrossEntropyLoss
-optimizer: {type: Adam, lr: 0.01}
+optimizer: {type: SGD, lr: 0.1, momentum: 0.9}
 data: {dataset: spirals, n: 120, num_classes: 3, validation_split: 0.25, test_split: 0.25}
 training: {epochs: 2, batch_size: 16, seed: 0, verbose: 1}
 distributed: {sync_batchnorm: true}
@@ -234,7 +234,8 @@ distributed: {sync_batchnorm: true}
 def check_run_writes(directory):
     """A Run on every rank, each given its own run directory: only rank 0's is written; the
     evaluation is all-reduced, so every rank gets the same numbers. With SyncBatchNorm, whose
-    training-mode forward in rank 0's report (the doctor) the other ranks must mirror."""
+    training-mode forward in rank 0's report (the doctor) the other ranks must mirror. Then
+    every rank resumes rank 0's run for one more epoch."""
     from deepgrad.runner import Run
 
     config = os.path.join(directory, "writes.yaml")
@@ -249,7 +250,14 @@ def check_run_writes(directory):
     spread = dist.allreduce(np.array([accuracy, -accuracy]), "max")
     exists = dist.allreduce(np.array([float(os.path.exists(run_dir))]))
     dist.barrier()
-    return {"rank0": sorted(os.listdir(os.path.join(directory, "rank0"))),
+    listing = sorted(os.listdir(os.path.join(directory, "rank0")))
+    # every rank resumes from rank 0's 2-rank checkpoint, one more epoch (pytest compares the
+    # weights with one process training 3 epochs)
+    resumed = Run.from_config(config, run_dir=os.path.join(directory, "rank0"),
+                              overrides=["training.epochs=3"], resume=True)
+    resumed.fit(report=False)
+    dist.barrier()
+    return {"config": config, "resumed_epoch": resumed.epoch, "rank0": listing,
             "rank1_exists": os.path.exists(os.path.join(directory, "rank1")),
             "dirs_existing": float(exists[0]), "accuracy_spread": float(spread[0] + spread[1]),
             "history_length": len(run.history),

@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import numpy as np
 import pytest
 
 from tests.distributed.mpi_harness import PYTHON, require_mpi, run_ranks
@@ -101,3 +102,25 @@ def test_only_rank_0_writes_the_run_directory(results):
     assert {"checkpoints", "config.yaml", "metrics.csv", "report.html"} <= set(check["rank0"])
     assert check["accuracy_spread"] == 0.0 and check["history_length"] == 2
     assert check["sync_layers"] == 1
+
+
+def test_two_ranks_resume_a_two_rank_run_to_the_single_process_weights(results, tmp_path):
+    """The 2-rank run (SyncBatchNorm, SGD) resumed by 2 ranks for a third epoch ends with the
+    weights of one process training 3 epochs with BatchNorm on the whole batches."""
+    from deepgrad.io import load_checkpoint
+    from deepgrad.runner import Run
+
+    check = results["run_writes"]
+    assert check["resumed_epoch"] == 3
+    single = Run.from_config(check["config"], run_dir=tmp_path / "single",
+                             overrides=["training.epochs=3", "training.verbose=0"])
+    single.fit(report=False)
+    saved = load_checkpoint(os.path.join(os.path.dirname(check["config"]), "rank0",
+                                         "checkpoints", "last.safetensors"))
+    assert saved.epoch == 3
+    for name, value in single.model.state_dict().items():
+        if name.endswith("num_batches_tracked"):
+            assert int(saved.model_state[name]) == int(value)
+            continue
+        relative = np.max(np.abs(saved.model_state[name] - value)) / np.max(np.abs(value))
+        assert relative <= 1e-5, (name, relative)

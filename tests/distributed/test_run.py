@@ -1,7 +1,7 @@
-"""`deepgrad train CONFIG --nproc 2` and `mpiexec -n 2 deepgrad train CONFIG`: --resume
-continues with 2 ranks from a 2-rank or a 1-rank checkpoint to the weights of one process.
+"""`deepgrad train CONFIG --resume --nproc 2` continues a single-process run with 2 ranks to
+the weights of one process (a 2-rank run resumed by 2 ranks: tests/distributed/test_mpi.py).
 
-Each run is a few seconds (spirals, 4 small epochs); the ranks run in a loopback-only network
+The run is a few seconds (spirals, 2 small epochs); the ranks run in a loopback-only network
 namespace (tests/distributed/mpi_harness.py)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from deepgrad.io import load_checkpoint
 from deepgrad.runner import Run
-from tests.distributed.mpi_harness import PYTHON, require_mpi, run_command, run_ranks
+from tests.distributed.mpi_harness import PYTHON, require_mpi, run_command
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -35,14 +35,11 @@ training: {epochs: 4, batch_size: 32, seed: 0, verbose: 0}
 """
 
 
-def train(config, out, nproc, extra=(), launcher="nproc", timeout=120):
-    """`deepgrad train` as `nproc` ranks: started by `--nproc` or by mpiexec directly."""
-    argv = [PYTHON, "-m", "deepgrad", "train", str(config), "--out", str(out), *extra]
-    if launcher == "nproc":
-        done = run_command(argv + ["--nproc", str(nproc)], timeout, env={"PYTHONPATH": ROOT},
-                           cwd=ROOT)
-    else:
-        done = run_ranks(nproc, argv, timeout, env={"PYTHONPATH": ROOT}, cwd=ROOT)
+def train(config, out, nproc, extra=(), timeout=120):
+    """`deepgrad train ... --nproc N`, which runs `mpiexec -n N python -m deepgrad train ...`."""
+    argv = [PYTHON, "-m", "deepgrad", "train", str(config), "--out", str(out), *extra,
+            "--nproc", str(nproc)]
+    done = run_command(argv, timeout, env={"PYTHONPATH": ROOT}, cwd=ROOT)
     assert done.returncode == 0, f"{argv}\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -90,17 +87,3 @@ def test_resume_with_two_ranks_from_a_one_rank_checkpoint(runs):
     # the metrics are all-reduced: the global batch's loss, every epoch
     np.testing.assert_allclose(two.metrics["loss"], single.metrics["loss"], rtol=1e-5)
     np.testing.assert_allclose(two.metrics["val_accuracy"], single.metrics["val_accuracy"])
-
-
-def test_two_ranks_then_resume_with_two_ranks(runs):
-    """`mpiexec -n 2 deepgrad train` for 2 epochs, then resumed to 4 with 2 ranks: the single
-    process's weights; the same files as a single-process run directory."""
-    base, config = runs
-    out = base / "two"
-    train(config, out, 2, extra=["--set", "training.epochs=2"], launcher="mpiexec")
-    assert weights(out)[1].epoch == 2
-    train(config, out, 2, extra=["--resume", "--set", "training.epochs=4", "--quiet"],
-          launcher="mpiexec")
-    assert weights(out)[1].epoch == 4
-    assert_same_weights(out, base / "single")
-    assert {"checkpoints", "config.yaml", "metrics.csv", "report.html"} <= set(os.listdir(out))

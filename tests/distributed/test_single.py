@@ -215,3 +215,16 @@ def test_missing_mpiexec_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(launch.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="pip install 'deepgrad\\[distributed\\]'"):
         launch.find_mpiexec()
+
+
+def test_sharded_evaluation_loader_covers_the_dataset_once():
+    data = TensorDataset(np.arange(11), np.zeros(11, np.int64))
+    parts = [dist.ShardedDataLoader(data, 4, sampler=dist.DistributedSampler(3, r))
+             for r in range(3)]
+    seen = [np.concatenate([b[0].data for b in loader]) for loader in parts]
+    assert [len(loader) for loader in parts] == [1, 1, 1]
+    assert np.array_equal(np.concatenate(seen), np.arange(11))
+    assert all(len(loader.dataset) == 11 for loader in parts)   # the split's size
+    with pytest.raises(ValueError, match="2 samples cannot be split over 3 ranks"):
+        dist.ShardedDataLoader(TensorDataset(np.arange(2)), 4,
+                               sampler=dist.DistributedSampler(3, 0))

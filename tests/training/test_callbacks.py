@@ -216,14 +216,18 @@ def test_tensorboard_scalars_read_back(small_problem, tmp_path):
     trainer, loader, x, y = small_problem
     history = trainer.fit(loader, epochs=3, validation_data=(x, y), verbose=0,
                           callbacks=[TensorBoard(tmp_path)])
-    accumulator = event_accumulator.EventAccumulator(str(tmp_path))
-    accumulator.Reload()
-    tags = accumulator.Tags()["scalars"]
-    assert sorted(tags) == sorted(history.history)
-    for tag in tags:
-        events = accumulator.Scalars(tag)
-        assert [e.step for e in events] == [1, 2, 3]
-        np.testing.assert_allclose([e.value for e in events], history.history[tag], rtol=1e-6)
+    # train/ and validation/ runs with the same tags: one chart per metric, both curves
+    for run, prefix in (("train", ""), ("validation", "val_")):
+        accumulator = event_accumulator.EventAccumulator(str(tmp_path / run))
+        accumulator.Reload()
+        tags = accumulator.Tags()["scalars"]
+        assert sorted(prefix + t for t in tags) == sorted(
+            k for k in history.history if k.startswith("val_") == bool(prefix))
+        for tag in tags:
+            events = accumulator.Scalars(tag)
+            assert [e.step for e in events] == [1, 2, 3]
+            np.testing.assert_allclose([e.value for e in events],
+                                       history.history[prefix + tag], rtol=1e-6)
 
 
 def test_checkpoint_names_end_in_safetensors(tmp_path):
