@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from deepgrad._optional import require
 from deepgrad.config.schema import ConfigError, format_path
 from deepgrad.config.validate import validate_config
 
@@ -46,7 +47,7 @@ def _positions(node, source: str, path=(), out=None, duplicates=None) -> dict:
 
 def parse_yaml(text: str, source: str = "<config>") -> tuple:
     """(data, positions) from YAML text; ConfigError for a syntax error or duplicate keys."""
-    import yaml
+    yaml = require("yaml", "reading YAML configs")
 
     try:
         data = yaml.safe_load(text)

@@ -4,7 +4,8 @@
 fields, collects every error with its dotted path ("optimizer.lr", "model[2].type") and, at the
 end, turns paths into file positions ("run.yaml:7:3") using the marks `loader.parse_yaml`
 found. `TOP` is the schema of a whole config; the sections that name registered classes
-(model, losses, optimizer, schedule, data) are checked in `deepgrad.config.validate`.
+(model, losses, optimizer, schedule, callbacks, data) are checked in `deepgrad.config.validate`
+against the constructor signatures of the registered classes.
 
 Numbers: YAML 1.1 reads `1e-3` (no dot) as a string; numeric fields accept such strings and
 coerce them, so `lr: 1e-3` is 0.001.

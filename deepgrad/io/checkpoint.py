@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepgrad._optional import require
+
 FORMAT_NAME = "deepgrad.checkpoint"
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -248,7 +250,7 @@ def _deepgrad_version() -> str:
 
 def _serialize(arrays: dict, text: str) -> bytes:
     """safetensors bytes whose metadata carries `text` and the digest of text + payload."""
-    from safetensors.numpy import save
+    save = require("safetensors.numpy", "writing checkpoints").save
 
     placeholder = secrets.token_hex(32)  # 64 hex characters, exactly as long as the digest
     data = bytearray(save(dict(arrays), metadata={"format": FORMAT_NAME, "deepgrad": text,
@@ -449,7 +451,7 @@ def load_checkpoint(path, *, config_validator=None) -> Checkpoint:
 
 
 def _load_arrays(path: str, data: bytes, entries: dict) -> dict:
-    from safetensors.numpy import load
+    load = require("safetensors.numpy", "reading checkpoints").load
 
     try:
         loaded = load(data)

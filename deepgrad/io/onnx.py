@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from deepgrad import registry
+from deepgrad._optional import require
 from deepgrad._state import no_grad
 from deepgrad.registry import register
 from deepgrad.tensor import Tensor
@@ -335,7 +336,7 @@ def export_onnx(model, path, input_shape, opset: int = 17, input_name: str = "in
         ONNXExportError naming the layer and listing the supported types for a layer that
         cannot be exported.
     """
-    import onnx
+    onnx = require("onnx", "exporting to ONNX")
     from onnx import helper, numpy_helper
 
     if opset not in _IR_FOR_OPSET:

@@ -19,16 +19,15 @@ import os
 
 import numpy as np
 
+from deepgrad._optional import require
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
 def read_image(path) -> np.ndarray:
     """A grayscale float64 image in [0, 1], shape (H, W)."""
     path = os.fspath(path)
-    try:
-        import matplotlib.image as mpimg
-    except ImportError:
-        raise RuntimeError("reading images needs matplotlib (pip install matplotlib)") from None
+    mpimg = require("matplotlib.image", "reading images")
     try:
         image = np.asarray(mpimg.imread(path))
     except (OSError, ValueError, SyntaxError) as error:

@@ -20,6 +20,8 @@ import os
 
 import numpy as np
 
+from deepgrad._optional import require
+
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINT_DIR = "checkpoints"
@@ -95,7 +97,7 @@ def _replace(path: str, write) -> None:
 
 
 def write_config(run_dir: str, config: dict) -> str:
-    import yaml
+    yaml = require("yaml", "writing a run's config.yaml")
 
     def write(stream):
         stream.write("# the config of this run, as resolved (defaults filled in, --set "

@@ -25,11 +25,10 @@ def _png_data_uri(fig) -> str:
 def _curves_figure(history: list, base: str, title: str, best: "dict | None" = None):
     """One panel: `base` and `val_<base>` per epoch (1-based, integer ticks), when present in
     the history, with the best epoch marked."""
-    from matplotlib.ticker import MaxNLocator
-
     from deepgrad.diagnostics.plots import pyplot
 
-    plt = pyplot()
+    plt = pyplot()                      # says which extra to install without matplotlib
+    from matplotlib.ticker import MaxNLocator
     fig, ax = plt.subplots(figsize=(5.0, 3.4))
     for key, style in ((base, "-o"), ("val_" + base, "--s")):
         points = [(i + 1, row[key]) for i, row in enumerate(history) if key in row]

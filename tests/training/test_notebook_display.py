@@ -63,3 +63,21 @@ def test_plots_on_a_core_only_install_say_which_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ModuleNotFoundError, match=r"deepgrad\[cli\]"):
         plots.plot_curves({"a": ([0, 1], [1, 0])})
+
+
+@pytest.mark.parametrize("modules, call, purpose", [
+    (("safetensors", "safetensors.numpy"), "save", "writing checkpoints"),
+    (("yaml",), "config", "reading YAML configs"),
+])
+def test_core_only_installs_get_the_extra_named(monkeypatch, tmp_path, modules, call, purpose):
+    import deepgrad
+
+    for name in modules:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ModuleNotFoundError) as info:
+        if call == "save":
+            deepgrad.save({"a": np.ones(2)}, tmp_path / "a.safetensors")
+        else:
+            from deepgrad.config import load_config_text
+            load_config_text("name: x\n")
+    assert purpose in str(info.value) and "pip install 'deepgrad[cli]'" in str(info.value)
