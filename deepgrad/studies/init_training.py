@@ -194,10 +194,19 @@ def _verdict(n):
                                       "**holds** only in part (see the table)."),
         f"* Factor of two, 30 ReLU layers: N(0, 1/n_in) ends at training loss "
         f"{lecun['final_loss']:.3g} ({_cell(lecun)}), N(0, 2/n_in) at {he['final_loss']:.3g} "
-        f"({_cell(he)}) — " + ("learning well or not at all: **holds**."
-                               if lecun["test_accuracy"] is None and he["test_accuracy"]
-                               else "**does not hold** here."),
+        f"({_cell(he)}) — " + _factor_two_verdict(lecun, he),
     ])
+
+
+def _factor_two_verdict(lecun, he):
+    if lecun["test_accuracy"] is None and he["test_accuracy"] is not None:
+        return "learning well or not at all: **holds**."
+    if he["test_accuracy"] is not None and lecun["test_accuracy"] is not None \
+            and he["test_accuracy"] > lecun["test_accuracy"] + 0.1:
+        gap = 100 * (he["test_accuracy"] - lecun["test_accuracy"])
+        return (f"both learn here, the factor of two costs {gap:.0f} points: **holds** as "
+                "\"learning well or poorly\" (not \"not at all\" at this depth and length).")
+    return "**does not hold** here."
 
 
 def _plot_table(table, path, depth, width, steps):
