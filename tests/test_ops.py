@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import deepgrad as dg
+import deepgrad.nn.functional as F
 from deepgrad import ops
 from deepgrad.autograd import gradcheck, jacobian
 
@@ -17,6 +18,124 @@ from torch_gate import torch  # gated per test: tests without PyTorch still run
 POS = "positive"  # (0.5, 2)
 ANY = "any"  # standard normal, nudged away from 0
 UNIT = "unit"  # (-0.9, 0.9)
+
+
+def _tv(index):
+    """The same index array as a PyTorch tensor (int64)."""
+    return torch.tensor(index)
+
+
+IDX = np.array([[2, 0], [1, 1], [3, 2]])  # gather indices along dim 1 of a (3, 4)
+UNIQUE = np.array([[2, 0], [1, 3], [0, 2]])  # scatter: no place written twice
+ZEROS = np.array([[1, 0, 1, 1], [1, 1, 1, 1], [0, 1, 0, 1]], dtype=np.float32)
+MASK = np.array([[True, False, False, True], [False, False, True, False],
+                 [True, True, False, False]])
+TF = torch.nn.functional
+# the PyTorch-named surface (issue 15): reductions with dim=/keepdim=, scans, sorting,
+# indexing, rearranging, einsum, // and %, and the nn.functional additions
+PYTORCH_SURFACE = [
+    ("max_dim_values", lambda a: a.max(1).values, lambda a: a.max(1).values, [(3, 5)], ANY),
+    ("min_dim_keepdim", lambda a: a.min(dim=0, keepdim=True)[0],
+     lambda a: a.min(dim=0, keepdim=True)[0], [(4, 3)], ANY),
+    ("sum_dims_keepdim", lambda a: a.sum(dim=(0, 2), keepdim=True),
+     lambda a: a.sum(dim=(0, 2), keepdim=True), [(3, 4, 2)], ANY),
+    ("mean_dim_0d", lambda a: a.sum().mean(dim=-1), lambda a: a.sum().mean(dim=-1), [(3,)],
+     ANY),
+    ("var_default_unbiased", lambda a: a.var(1), lambda a: a.var(1), [(3, 5)], ANY),
+    ("std_correction_2", lambda a: a.std(dim=0, correction=2),
+     lambda a: a.std(dim=0, correction=2), [(5, 3)], ANY),
+    ("prod_all", lambda a: a.prod(), lambda a: a.prod(), [(2, 3)], ANY),
+    ("prod_dim", lambda a: a.prod(1), lambda a: a.prod(1), [(3, 4)], ANY),
+    ("prod_with_zeros", lambda a: (a * dg.tensor(ZEROS)).prod(1),
+     lambda a: (a * torch.tensor(ZEROS)).prod(1), [(3, 4)], ANY),
+    ("logsumexp", lambda a: a.logsumexp(1), lambda a: torch.logsumexp(a, 1), [(3, 4)], ANY),
+    ("norm_all", lambda a: a.norm(), lambda a: a.norm(), [(3, 4)], ANY),
+    ("norm_p1_dim", lambda a: a.norm(p=1, dim=1), lambda a: a.norm(p=1, dim=1), [(3, 4)], ANY),
+    ("norm_p3", lambda a: dg.norm(a, 3, 0), lambda a: torch.norm(a, 3, 0), [(3, 4)], ANY),
+    ("cumsum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), [(3, 4)], ANY),
+    ("cumprod", lambda a: a.cumprod(0), lambda a: a.cumprod(0), [(4, 3)], ANY),
+    ("cumprod_with_zeros", lambda a: (a * dg.tensor(ZEROS)).cumprod(1),
+     lambda a: (a * torch.tensor(ZEROS)).cumprod(1), [(3, 4)], ANY),
+    ("sort_descending", lambda a: a.sort(1, descending=True).values,
+     lambda a: a.sort(1, descending=True).values, [(3, 5)], ANY),
+    ("topk", lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [(4, 3)],
+     ANY),
+    ("gather", lambda a: a.gather(1, IDX), lambda a: a.gather(1, _tv(IDX)), [(3, 4)], ANY),
+    ("scatter", lambda a, b: a.scatter(1, UNIQUE, b), lambda a, b: a.scatter(1, _tv(UNIQUE), b),
+     [(3, 4), (3, 2)], ANY),
+    ("scatter_add_repeats", lambda a, b: a.scatter_add(1, IDX, b),
+     lambda a, b: a.scatter_add(1, _tv(IDX), b), [(3, 4), (3, 2)], ANY),
+    ("index_select", lambda a: a.index_select(1, np.array([3, 0, 3])),
+     lambda a: a.index_select(1, _tv([3, 0, 3])), [(2, 4)], ANY),
+    ("take_along_dim", lambda a: dg.take_along_dim(a, np.array([[1], [0], [3]]), 1),
+     lambda a: torch.take_along_dim(a, _tv([[1], [0], [3]]), 1), [(3, 4)], ANY),
+    ("masked_fill", lambda a: a.masked_fill(MASK, 0.5), lambda a: a.masked_fill(
+        torch.tensor(MASK), 0.5), [(3, 4)], ANY),
+    ("split", lambda a: a.split(2, dim=1)[1], lambda a: a.split(2, dim=1)[1], [(3, 5)], ANY),
+    ("chunk", lambda a: a.chunk(3, 0)[2], lambda a: a.chunk(3, 0)[2], [(7, 2)], ANY),
+    ("flip", lambda a: a.flip(0, 1), lambda a: a.flip(0, 1), [(3, 4)], ANY),
+    ("roll", lambda a: a.roll(2, 1), lambda a: a.roll(2, 1), [(3, 4)], ANY),
+    ("roll_flat", lambda a: a.roll(3), lambda a: a.roll(3), [(3, 4)], ANY),
+    ("repeat", lambda a: a.repeat(2, 1, 3), lambda a: a.repeat(2, 1, 3), [(2, 3)], ANY),
+    ("tril", lambda a: a.tril(-1), lambda a: a.tril(-1), [(4, 3)], ANY),
+    ("triu", lambda a: a.triu(1), lambda a: a.triu(1), [(2, 3, 4)], ANY),
+    ("einsum_bmm", lambda a, b: dg.einsum("bij,bjk->bik", a, b),
+     lambda a, b: torch.einsum("bij,bjk->bik", a, b), [(2, 3, 4), (2, 4, 2)], ANY),
+    ("einsum_reduce_outer", lambda a, b: dg.einsum("ij,k->ik", a, b),
+     lambda a, b: torch.einsum("ij,k->ik", a, b), [(3, 4), (2,)], ANY),
+    ("einsum_implicit", lambda a, b: dg.einsum("ij,jk", a, b),
+     lambda a, b: torch.einsum("ij,jk", a, b), [(3, 4), (4, 2)], ANY),
+    ("remainder", lambda a, b: a % b, lambda a, b: a % b, [(3, 4), (4,)], (ANY, POS)),
+    ("clone", lambda a: a.clone() * 2, lambda a: a.clone() * 2, [(3,)], ANY),
+    ("t_and_mT", lambda a, b: a.t() @ b.mT, lambda a, b: a.t() @ b.mT, [(3, 2), (4, 3)], ANY),
+    ("expand_as", lambda a, b: a.expand_as(b) * b, lambda a, b: a.expand_as(b) * b,
+     [(3, 1), (3, 4)], ANY),
+    ("softmax_method", lambda a: a.softmax(0), lambda a: a.softmax(0), [(3, 4)], ANY),
+    ("pad_reflect", lambda a: F.pad(a, (2, 1, 1, 2), mode="reflect"),
+     lambda a: TF.pad(a, (2, 1, 1, 2), mode="reflect"), [(2, 4, 5)], ANY),
+    ("pad_replicate", lambda a: F.pad(a, (2, 0, 0, 3), mode="replicate"),
+     lambda a: TF.pad(a, (2, 0, 0, 3), mode="replicate"), [(1, 2, 3, 4)], ANY),
+    ("pad_circular", lambda a: F.pad(a, (3, 1), mode="circular"),
+     lambda a: TF.pad(a, (3, 1), mode="circular"), [(2, 2, 4)], ANY),
+    ("pad_negative", lambda a: F.pad(a, (-1, 2, 1, -2)), lambda a: TF.pad(a, (-1, 2, 1, -2)),
+     [(4, 5)], ANY),
+    ("embedding", lambda w: F.embedding(np.array([[0, 2], [2, 3]]), w),
+     lambda w: TF.embedding(_tv([[0, 2], [2, 3]]), w), [(4, 3)], ANY),
+    ("normalize", lambda a: F.normalize(a, dim=1), lambda a: TF.normalize(a, dim=1), [(3, 4)],
+     ANY),
+    ("cosine_similarity", lambda a, b: F.cosine_similarity(a, b),
+     lambda a, b: TF.cosine_similarity(a, b), [(3, 4), (3, 4)], ANY),
+    ("sdpa", lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+     lambda q, k, v: TF.scaled_dot_product_attention(q, k, v), [(2, 3, 4), (2, 5, 4),
+                                                                 (2, 5, 2)], ANY),
+    ("sdpa_causal", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+     lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, is_causal=True),
+     [(3, 4), (3, 4), (3, 2)], ANY),
+    ("relu6", lambda a: F.relu6(a * 4), lambda a: TF.relu6(a * 4), [(3, 4)], ANY),
+    ("hardtanh", lambda a: F.hardtanh(a * 2), lambda a: TF.hardtanh(a * 2), [(3, 4)], ANY),
+    ("hardsigmoid", lambda a: F.hardsigmoid(a * 3), lambda a: TF.hardsigmoid(a * 3), [(3, 4)],
+     ANY),
+    ("hardswish", lambda a: F.hardswish(a * 3), lambda a: TF.hardswish(a * 3), [(3, 4)], ANY),
+    ("mish", F.mish, lambda a: TF.mish(a), [(3, 4)], ANY),
+    ("softsign", F.softsign, lambda a: TF.softsign(a), [(3, 4)], ANY),
+    ("logsigmoid", F.logsigmoid, lambda a: TF.logsigmoid(a), [(3, 4)], ANY),
+    ("tanhshrink", F.tanhshrink, lambda a: TF.tanhshrink(a), [(3, 4)], ANY),
+    ("conv1d", lambda x, w: F.conv1d(x, w, stride=2, padding=1),
+     lambda x, w: TF.conv1d(x, w, stride=2, padding=1), [(2, 3, 7), (4, 3, 3)], ANY),
+    ("conv2d_groups", lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+     lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=2), [(1, 4, 4, 3), (6, 2, 3, 3),
+                                                                 (6,)], ANY),
+    ("conv_transpose2d", lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1,
+                                                         output_padding=1),
+     lambda x, w: TF.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+     [(1, 2, 3, 3), (2, 3, 3, 2)], ANY),
+    ("max_pool2d_ceil", lambda x: F.max_pool2d(x, 2, ceil_mode=True),
+     lambda x: TF.max_pool2d(x, 2, ceil_mode=True), [(1, 2, 5, 5)], ANY),
+    ("avg_pool2d_exclude_pad_ceil", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True,
+                                                           count_include_pad=False),
+     lambda x: TF.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+     [(1, 2, 6, 5)], ANY),
+]
 
 
 def _tf(name):
@@ -116,7 +235,7 @@ TABLE = [
     ("sum_zero_size", lambda a: (a * 2).sum(axis=1), lambda a: (a * 2).sum(dim=1), [(3, 0)],
      ANY),
     ("exp_zero_size", dg.exp, torch.exp, [(0, 4)], ANY),
-]
+] + PYTORCH_SURFACE
 
 IDS = [row[0] for row in TABLE]
 

@@ -66,7 +66,12 @@ class SobolevaTanh(Module):
 
 @register("activation", aliases=("relu",), family="relu")
 class ReLU(Module):
-    """y = max(x, 0)"""
+    """y = max(x, 0). `inplace=True` is accepted for PyTorch code and computes out of place
+    (a new tensor): deepgrad never overwrites an activation that backward may need."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
 
     def forward(self, x):
         return F.relu(x)
@@ -233,3 +238,57 @@ class LogSoftmax(Softmax):
 
     def forward(self, x):
         return F.log_softmax(x, self.dim)
+
+
+def _simple(name, function, doc, family=None):
+    """An activation module without parameters: forward(x) = function(x)."""
+
+    def __init__(self, inplace: bool = False):
+        Module.__init__(self)
+        self.inplace = bool(inplace)  # accepted as PyTorch's; always computed out of place
+
+    def forward(self, x):
+        return function(x)
+
+    cls = type(name, (Module,), {"__init__": __init__, "forward": forward, "__doc__": doc,
+                                  "__module__": __name__})
+    return register("activation", **({"family": family} if family else {}))(cls)
+
+
+ReLU6 = _simple("ReLU6", F.relu6, "y = min(max(x, 0), 6)", family="relu")
+Hardsigmoid = _simple("Hardsigmoid", F.hardsigmoid, "y = relu6(x + 3) / 6", family="sigmoid")
+Hardswish = _simple("Hardswish", F.hardswish, "y = x relu6(x + 3) / 6", family="relu")
+Mish = _simple("Mish", F.mish, "y = x tanh(softplus(x))", family="relu")
+Softsign = _simple("Softsign", F.softsign, "y = x / (1 + |x|)", family="tanh")
+LogSigmoid = _simple("LogSigmoid", F.logsigmoid, "y = ln sigmoid(x)")
+Tanhshrink = _simple("Tanhshrink", F.tanhshrink, "y = x - tanh(x)")
+
+
+@register("activation", family="tanh")
+class Hardtanh(Module):
+    """y = min(max(x, min_val), max_val)"""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val = _number(min_val, "Hardtanh", "min_val")
+        self.max_val = _number(max_val, "Hardtanh", "max_val")
+        if self.min_val >= self.max_val:
+            raise ValueError(f"Hardtanh: min_val={min_val} must be less than max_val={max_val}")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+@register("activation")
+class Softmax2d(Module):
+    """Softmax over the channels of each position: dim -3 of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input (N, C, H, W) or (C, H, W), got shape "
+                             f"{tuple(x.shape)}")
+        return F.softmax(x, -3)

@@ -14,7 +14,7 @@ import numbers
 from deepgrad import ops
 from deepgrad.factories import randn
 from deepgrad.ops import activation as _a
-from deepgrad.ops import flatten, linear, relu, sigmoid, tanh
+from deepgrad.ops import flatten, linear, log_softmax, relu, sigmoid, softmax, tanh
 from deepgrad.ops.reduce import normalize_axis
 from deepgrad.random import get_generator
 from deepgrad.tensor import Tensor
@@ -22,7 +22,8 @@ from deepgrad.tensor import Tensor
 __all__ = [
     "linear", "flatten", "identity", "step", "sigmoid", "tanh", "soboleva_tanh", "relu",
     "leaky_relu", "prelu", "elu", "selu", "gelu", "softplus", "silu", "swish", "softmax",
-    "log_softmax", "glu", "gated_linear", "dropout", "gaussian_noise",
+    "log_softmax", "glu", "gated_linear", "dropout", "gaussian_noise", "relu6", "hardtanh",
+    "hardsigmoid", "hardswish", "mish", "softsign", "logsigmoid", "tanhshrink",
 ]
 
 # Klambauer et al. 2017, "Self-Normalizing Neural Networks", eq. 14
@@ -41,10 +42,10 @@ def _real(value, op, name):
 
 
 def check_dropout_probability(p, op):
-    """p as a float in [0, 1), or an error naming `op` and p."""
+    """p as a float in [0, 1], or an error naming `op` and p."""
     p = _real(p, op, "p")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{op}: p (the probability of dropping an entry) must be in [0, 1), "
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op}: p (the probability of dropping an entry) must be in [0, 1], "
                          f"got p={p}")
     return p
 
@@ -136,14 +137,45 @@ def swish(x, beta=1.0):
     return x * ops.sigmoid(x * beta)
 
 
-def softmax(x, dim=-1):
-    """y_i = e^(x_i) / sum_j e^(x_j) along `dim` (computed with the maximum subtracted)."""
-    return _a.Softmax.apply(x, axis=normalize_axis(dim, x.ndim, "softmax")[0])
+def relu6(x):
+    """y = min(max(x, 0), 6)."""
+    return ops.clip(x, 0.0, 6.0)
 
 
-def log_softmax(x, dim=-1):
-    """y = x - max x - ln(sum_j e^(x_j - max x)) along `dim`: finite for any finite logits."""
-    return _a.LogSoftmax.apply(x, axis=normalize_axis(dim, x.ndim, "log_softmax")[0])
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    """y = min(max(x, min_val), max_val)."""
+    return ops.clip(x, _real(min_val, "hardtanh", "min_val"),
+                    _real(max_val, "hardtanh", "max_val"))
+
+
+def hardsigmoid(x):
+    """y = relu6(x + 3) / 6: a piecewise-linear sigmoid."""
+    return ops.clip(x + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+
+
+def hardswish(x):
+    """y = x relu6(x + 3) / 6 (MobileNetV3)."""
+    return x * hardsigmoid(x)
+
+
+def mish(x):
+    """y = x tanh(softplus(x)) (Misra 2019)."""
+    return x * ops.tanh(softplus(x))
+
+
+def softsign(x):
+    """y = x / (1 + |x|)."""
+    return x / (ops.abs(x) + 1.0)
+
+
+def logsigmoid(x):
+    """y = ln sigmoid(x) = -softplus(-x), finite for any x."""
+    return -softplus(-x)
+
+
+def tanhshrink(x):
+    """y = x - tanh(x)."""
+    return x - ops.tanh(x)
 
 
 # --- gated linear units ---------------------------------------------------------------------
@@ -172,6 +204,8 @@ def dropout(x, p=0.5, training=True, generator=None):
     p = check_dropout_probability(p, "dropout")
     if not training or p == 0.0:
         return x
+    if p == 1.0:  # every entry dropped: zeros (and zero gradients), as PyTorch
+        return x * 0.0
     return _a.Dropout.apply(x, p=p, generator=get_generator(generator))
 
 
@@ -199,9 +233,19 @@ __all__ += [
 ]
 # --- end of losses, penalties and normalization ---------------------------------------------
 
+# --- padding, one-hot, embedding, similarity, attention --------------------------------------
+from deepgrad.nn.functional_attention import (  # noqa: E402
+    cosine_similarity, normalize, scaled_dot_product_attention)
+from deepgrad.nn.functional_shape import embedding, one_hot, pad  # noqa: E402
+
+__all__ += ["pad", "one_hot", "embedding", "normalize", "cosine_similarity",
+            "scaled_dot_product_attention"]
+
 # --- convolution and pooling (functional_conv.py) ---------------------------------------------
 from deepgrad.nn.functional_conv import (  # noqa: E402
-    adaptive_avg_pool2d, avg_pool2d, conv2d, conv2d_max_pool2d, global_avg_pool2d, max_pool2d)
+    adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv2d_max_pool2d, conv_transpose2d,
+    global_avg_pool2d, max_pool2d)
 
-__all__ += ["conv2d", "conv2d_max_pool2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]
+__all__ += ["conv1d", "conv2d", "conv_transpose2d", "conv2d_max_pool2d", "max_pool2d",
+            "avg_pool2d", "adaptive_avg_pool2d", "global_avg_pool2d"]
 # --- end of convolution and pooling -----------------------------------------------------------

@@ -100,3 +100,26 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+@register("layer")
+class Unflatten(Module):
+    """Split dimension `dim` into `unflattened_size` (the inverse of Flatten)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        dim = self.dim % x.ndim if x.ndim else 0
+        size = 1
+        for n in self.unflattened_size:
+            size *= n if n != -1 else 1
+        known = -1 not in self.unflattened_size
+        if x.ndim == 0 or (known and size != x.shape[dim]):
+            raise ValueError(f"Unflatten: dimension {self.dim} of shape {tuple(x.shape)} cannot "
+                             f"be split into {self.unflattened_size}")
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -381,3 +381,76 @@ def _check_module(module, name, container):
         raise TypeError(f"{container}: entry {name} must be a Module, got "
                         f"{type(module).__name__}")
     return module
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered by key ("blocks.encoder.weight")."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(str(key), _check_module(module, key, "ModuleDict"))
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for key, module in items:
+            self[key] = module
+
+    def pop(self, key):
+        return self._modules.pop(key)
+
+
+class ParameterList(Module):
+    """A list of Parameters, registered as "0", "1", ... (tensors given are made Parameters)."""
+
+    def __init__(self, values=()):
+        super().__init__()
+        for value in values:
+            self.append(value)
+
+    def append(self, value) -> "ParameterList":
+        if not isinstance(value, Parameter):
+            value = Parameter(value)
+        setattr(self, str(len(self._parameters)), value)
+        return self
+
+    def extend(self, values) -> "ParameterList":
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index):
+        return list(self._parameters.values())[index]
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())

@@ -348,7 +348,11 @@ def reshape(x, shape):
 
 
 def permute(x, axes):
-    return _s.Permute.apply(x, axes=tuple(axes))
+    """x with its dimensions reordered; negative dims count from the end."""
+    axes = tuple(axes)
+    if builtins.all(isinstance(a, (int, np.integer)) and -x.ndim <= a < x.ndim for a in axes):
+        axes = tuple(int(a) % x.ndim if x.ndim else 0 for a in axes)
+    return _s.Permute.apply(x, axes=axes)
 
 
 def transpose(x, *axes):
@@ -383,11 +387,8 @@ def flatten(x, start_dim=0, end_dim=-1):
 def squeeze(x, axis=None):
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = normalize_axis(axis, x.ndim, "squeeze")
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ValueError(f"squeeze: dimension {a} has size {x.shape[a]}, not 1 "
-                             f"(shape {x.shape})")
+    # as PyTorch: a dimension whose size is not 1 is left alone (no error)
+    axes = [a for a in normalize_axis(axis, x.ndim, "squeeze") if x.shape[a] == 1]
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
@@ -462,8 +463,21 @@ def _plain_index(index):
     return index
 
 
+def _is_int(part):
+    return isinstance(part, (int, np.integer)) and not isinstance(part, (bool, np.bool_))
+
+
 def getitem(x, index):
-    return _s.GetItem.apply(x, index=_plain_index(index))
+    """x[index] with PyTorch's meaning; where it differs from NumPy's (integers mixed with
+    index arrays), the integers select first: x[0, :, [1, 2]] has shape (x.shape[1], 2)."""
+    index = _plain_index(index)
+    if isinstance(index, tuple) and builtins.any(_is_int(p) for p in index) and builtins.any(
+            isinstance(p, (np.ndarray, list)) for p in index):
+        first = tuple(p if _is_int(p) or p is None or p is Ellipsis else slice(None)
+                      for p in index)
+        rest = tuple(slice(None) if p is None else p for p in index if not _is_int(p))
+        return getitem(_s.GetItem.apply(x, index=first), rest)
+    return _s.GetItem.apply(x, index=index)
 
 
 cat = concatenate

@@ -108,14 +108,18 @@ class PowScalar(Function):
     def forward(ctx, x, p):
         ctx.p = p
         ctx.save(x)
-        return x ** p
+        with np.errstate(divide="ignore"):  # 0 ** -1 = inf, as PyTorch
+            return x ** p
 
     def _derivative(ctx):
         (x,) = ctx.saved
         p = ctx.p
         if p == 2:
             return 2 * x
-        return p * x ** (p - 1)
+        if p == 0:  # x^0 = 1 everywhere, also at x = 0 (as PyTorch)
+            return np.zeros_like(x)
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf/nan at 0, as PyTorch
+            return p * x ** (p - 1)
 
     def backward(ctx, grad_out):
         return grad_out * ctx._derivative()

@@ -162,9 +162,14 @@ class CumProd(Function):
             jac[..., i:, i] = np.cumprod(others, axis=-1)[..., i:]
         return jac
 
+    def _divisible(ctx):
+        """True when no |x_i| is so small (0 included) that dividing by it could overflow."""
+        x, _ = ctx.saved
+        return bool(np.all(np.abs(x) > np.sqrt(np.finfo(x.dtype).tiny)))
+
     def backward(ctx, grad_out):
         x, y = ctx.saved
-        if np.all(x != 0):  # sum_{k >= i} g_k y_k / x_i
+        if ctx._divisible():  # sum_{k >= i} g_k y_k / x_i
             flipped = np.flip(grad_out * y, ctx.axis)
             return np.flip(np.cumsum(flipped, axis=ctx.axis), ctx.axis) / x
         g = np.moveaxis(grad_out, ctx.axis, -1)
@@ -172,7 +177,7 @@ class CumProd(Function):
 
     def jvp(ctx, x_dot):
         x, y = ctx.saved
-        if np.all(x != 0):  # y_k sum_{i <= k} x_dot_i / x_i
+        if ctx._divisible():  # y_k sum_{i <= k} x_dot_i / x_i
             return y * np.cumsum(x_dot / x, axis=ctx.axis)
         v = np.moveaxis(x_dot, ctx.axis, -1)
         return np.moveaxis(np.einsum("...ki,...i->...k", ctx._partials(), v), -1, ctx.axis)

@@ -163,17 +163,17 @@ class Einsum(Function):
     symbol = "einsum"
 
     def forward(ctx, *xs, inputs, output):
-        ctx.inputs, ctx.output = inputs, output
+        ctx.specs, ctx.output = inputs, output
         ctx.save(*xs)
         return np.einsum(",".join(inputs) + "->" + output, *xs)
 
     def _grad(ctx, k, grad_out):
         xs = ctx.saved
         others = [j for j in range(len(xs)) if j != k]
-        target = ctx.inputs[k]
-        known = set(ctx.output).union(*(ctx.inputs[j] for j in others))
+        target = ctx.specs[k]
+        known = set(ctx.output).union(*(ctx.specs[j] for j in others))
         kept = "".join(c for c in target if c in known)
-        spec = ",".join([ctx.output] + [ctx.inputs[j] for j in others]) + "->" + kept
+        spec = ",".join([ctx.output] + [ctx.specs[j] for j in others]) + "->" + kept
         part = np.einsum(spec, grad_out, *(xs[j] for j in others))
         part = part.reshape([xs[k].shape[i] if c in known else 1 for i, c in enumerate(target)])
         return np.broadcast_to(part, xs[k].shape)
@@ -183,7 +183,7 @@ class Einsum(Function):
                      for k, need in enumerate(ctx.needs_input_grad))
 
     def jvp(ctx, *x_dots):
-        spec = ",".join(ctx.inputs) + "->" + ctx.output
+        spec = ",".join(ctx.specs) + "->" + ctx.output
         xs = ctx.saved
         return sum(np.einsum(spec, *(x_dots[k] if j == k else x for j, x in enumerate(xs)))
                    for k in range(len(xs)))

@@ -150,3 +150,19 @@ class GetItem(Function):
 
     def jvp(ctx, x_dot):
         return x_dot[ctx.index]
+
+
+def pad_indices(n: int, before: int, after: int, mode: str) -> np.ndarray:
+    """The source index of each position of an axis of length n padded by `before` and `after`
+    (non-negative) in `mode`: "reflect" (mirror, edge not repeated), "replicate" (edge value)
+    or "circular" (wrap around)."""
+    i = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * (n - 1)
+    m = np.abs(i) % period
+    return np.where(m < n, m, period - m)

@@ -140,8 +140,8 @@ def test_mlp_builder_layers_and_shapes():
 def test_mlp_builder_errors():
     with pytest.raises(ValueError, match="sizes must list at least two positive integers"):
         mlp([784])
-    with pytest.raises(ValueError, match="unknown activation 'relu6'.*; use one of"):
-        mlp([4, 3, 2], activation="relu6")
+    with pytest.raises(ValueError, match="unknown activation 'qwertz'; use one of"):
+        mlp([4, 3, 2], activation="qwertz")
     with pytest.raises(ValueError, match=r"dropout must be a probability in \[0, 1\), got 1.5"):
         mlp([4, 3, 2], dropout=1.5)
 

@@ -69,10 +69,19 @@ def test_gradient_equals_mask_over_keep_probability():
                      [dg.tensor(np.random.default_rng(4).standard_normal((4, 5)))]) is True
 
 
+def test_dropout_with_p_one_gives_zeros_and_zero_gradients_as_pytorch():
+    x = dg.tensor([[1.0, -2.0], [3.0, 4.0]], requires_grad=True)
+    y = F.dropout(x, 1.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), 0.0)
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+    np.testing.assert_array_equal(nn.Dropout(1.0).eval()(x).numpy(), x.numpy())
+
+
 def test_dropout_errors_name_p():
-    for bad in (1.0, -0.1, 1.5):
+    for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match=rf"Dropout: p \(the probability of dropping an "
-                                             rf"entry\) must be in \[0, 1\), got p={bad}"):
+                                             rf"entry\) must be in \[0, 1\], got p={bad}"):
             nn.Dropout(bad)
         with pytest.raises(ValueError, match=rf"dropout: p .* got p={bad}"):
             F.dropout(dg.ones(2), bad)
