@@ -68,7 +68,7 @@ def same_sign_fraction(updates):
 
 
 def moons(seed):
-    x, y = make_moons(500, noise=0.1, generator=seed, dtype=np.float64)
+    x, y = make_moons(500, noise=0.1, generator=seed, dtype=np.float32)
     return Standardize().fit(x).transform(x), y
 
 
