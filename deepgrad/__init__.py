@@ -77,7 +77,8 @@ def is_floating_point(x) -> "bool":
 __all__ = [
     "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "manual_seed", "default_generator",
-    "device", "cuda", "save", "load", "get_default_dtype", "is_tensor", "numel", "is_floating_point",
+    "device", "cuda", "save", "load", "get_default_dtype", "is_tensor", "numel",
+    "is_floating_point",
     # factories
     "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "logspace", "randn", "rand",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
