@@ -57,9 +57,11 @@ class Tensor:
         except (TypeError, ValueError) as error:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: "
                             f"{error}") from None
-        if array.dtype == object:
-            raise TypeError(f"tensor: data must be numbers (a scalar, nested lists or an array), "
-                            f"got {type(data).__name__} holding non-numeric values")
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"tensor: data must be real numbers (float, int or bool), got "
+                            f"{type(data).__name__} of dtype {array.dtype}"
+                            + ("; take x.real or abs(x) first" if array.dtype.kind == "c"
+                               else ""))
         if dtype is None:
             wanted = _default_dtype(array, data)
             if wanted != array.dtype:

@@ -182,14 +182,15 @@ def load_run_checkpoint(path):
     """Read a checkpoint whose stored config is validated too (unknown layer types, bad
     values are reported as CheckpointError naming the file); returns the Checkpoint."""
     from deepgrad.io import load_checkpoint
+    from deepgrad.io.schema import RUN_METADATA
 
-    return load_checkpoint(path, config_validator=lambda c: validate_config(
-        c, source="stored config"))
+    return load_checkpoint(path, metadata_schema=RUN_METADATA,
+                           config_validator=lambda c: validate_config(c, source="stored config"))
 
 
 def model_from_checkpoint(path):
     """Rebuild the model described by a checkpoint's config and load its weights."""
-    from deepgrad.io import restore
+    from deepgrad.io import building_from, restore
 
     checkpoint = load_run_checkpoint(path)
     if checkpoint.config is None:
@@ -197,6 +198,7 @@ def model_from_checkpoint(path):
 
         raise CheckpointError(f"{path}: holds no config, so the model cannot be rebuilt; "
                               "build it in Python and use deepgrad.io.restore")
-    model = build_model(checkpoint.config["model"], None)
+    with building_from(checkpoint):
+        model = build_model(checkpoint.config["model"], None)
     restore(checkpoint, model)
     return model, checkpoint

@@ -17,48 +17,147 @@ from deepgrad.config.schema import ConfigError, format_path
 from deepgrad.config.validate import validate_config
 
 
-def _positions(node, source: str, path=(), out=None, duplicates=None) -> dict:
-    """path (tuple of str) -> ("file:line:col" of the key, of the value)."""
+# bounds of a config file: far above any real config, far below what hurts
+MAX_CONFIG_BYTES = 1 << 20     # 1 MiB of YAML
+MAX_NODES = 100_000            # values after aliases are expanded ("billion laughs")
+MAX_DEPTH = 64                 # nesting of mappings and lists
+MAX_INT_DIGITS = 30            # integer literals (a seed needs at most 20 digits)
+
+
+def _where(source: str, mark) -> str:
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _check_tree(root, source: str) -> None:
+    """Refuse recursive aliases, documents whose aliases expand to more than MAX_NODES values,
+    nesting deeper than MAX_DEPTH and huge integer literals, on the node graph (each node is
+    visited once: sizes are memoized, so nothing is expanded)."""
+    import yaml
+
+    sizes, active = {}, set()
+    stack = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_NODES:
+                raise ConfigError([f"{_where(source, node.start_mark)}: the document expands "
+                                   f"to more than {MAX_NODES} values through its aliases "
+                                   "(&anchor / *alias); write the values out"], source)
+            continue
+        if key in active:
+            raise ConfigError([f"{_where(source, node.start_mark)}: a recursive alias (the "
+                               "value contains itself)"], source)
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise ConfigError([f"{_where(source, node.start_mark)}: nested more than "
+                               f"{MAX_DEPTH} levels deep"], source)
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":int") \
+                and sum(ch.isdigit() for ch in node.value) > MAX_INT_DIGITS:
+            raise ConfigError([f"{_where(source, node.start_mark)}: an integer of "
+                               f"{len(node.value)} characters; the limit is {MAX_INT_DIGITS} "
+                               "digits"], source)
+        active.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node))
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the event stream, stopping at the first
+    level too deep (composing a 5000-deep list would recurse until Python gives up)."""
+    import yaml
+
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError([f"{_where(source, event.start_mark)}: nested more than "
+                                   f"{MAX_DEPTH} levels deep"], source)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _children(node) -> list:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _positions(node, source: str, path=(), out=None, duplicates=None, seen=None) -> dict:
+    """path (tuple of str) -> ("file:line:col" of the key, of the value). A node reached again
+    through an alias is not walked again (its values keep the anchor's positions)."""
     import yaml
 
     out = {} if out is None else out
-
-    def where(mark):
-        return f"{source}:{mark.line + 1}:{mark.column + 1}"
-
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return out
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen = set()
+        keys = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             child = path + (key,)
-            if key in seen and duplicates is not None:
-                duplicates.append(f"{where(key_node.start_mark)}: {format_path(child)}: "
-                                  f"duplicate key '{key}' (YAML would keep only the last)")
-            seen.add(key)
-            out[child] = (where(key_node.start_mark), where(value_node.start_mark))
-            _positions(value_node, source, child, out, duplicates)
+            if key in keys and duplicates is not None:
+                duplicates.append(f"{_where(source, key_node.start_mark)}: "
+                                  f"{format_path(child)}: duplicate key '{key}' (YAML would "
+                                  "keep only the last)")
+            keys.add(key)
+            out[child] = (_where(source, key_node.start_mark),
+                          _where(source, value_node.start_mark))
+            _positions(value_node, source, child, out, duplicates, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             child = path + (str(i),)
-            out[child] = (where(item.start_mark), where(item.start_mark))
-            _positions(item, source, child, out, duplicates)
+            out[child] = (_where(source, item.start_mark), _where(source, item.start_mark))
+            _positions(item, source, child, out, duplicates, seen)
     return out
 
 
 def parse_yaml(text: str, source: str = "<config>") -> tuple:
-    """(data, positions) from YAML text; ConfigError for a syntax error or duplicate keys."""
+    """(data, positions) from YAML text; ConfigError for a syntax error, duplicate keys,
+    recursive or exploding aliases, excessive nesting or huge integers (checked on the node
+    tree before any value is built)."""
     yaml = require("yaml", "reading YAML configs")
 
     try:
-        data = yaml.safe_load(text)
+        _check_depth(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        where = _where(source, mark) if mark else source
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError([f"{where}: invalid YAML: {problem}"], source) from None
+    except RecursionError:
+        raise ConfigError([f"{source}: nested more than {MAX_DEPTH} levels deep"],
+                          source) from None
+    if node is None:
+        return None, {}
+    _check_tree(node, source)
+    loader = yaml.SafeLoader("")
+    try:
+        data = loader.construct_document(node)
+    except yaml.YAMLError as error:  # a constructor error (e.g. a bad timestamp)
+        mark = getattr(error, "problem_mark", None)
+        where = _where(source, mark) if mark else source
+        raise ConfigError([f"{where}: invalid YAML: {getattr(error, 'problem', error)}"],
+                          source) from None
+    except (ValueError, RecursionError, OverflowError) as error:
+        raise ConfigError([f"{source}: invalid YAML value: {str(error)[:200]}"],
+                          source) from None
+    finally:
+        loader.dispose()
     duplicates = []
-    positions = _positions(node, source, duplicates=duplicates) if node is not None else {}
+    positions = _positions(node, source, duplicates=duplicates)
     if duplicates:
         raise ConfigError(duplicates, source)
     return data, positions
@@ -94,8 +193,6 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
     by the validator afterwards, so an unknown key gets the usual "did you mean" message,
     located at the `--set` option. Returns `config` (modified in place).
     """
-    import yaml
-
     errors = []
     for text in overrides:
         label = f"--set {text}"
@@ -108,9 +205,9 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
             errors.append(f"{label}: empty path")
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError as error:
-            errors.append(f"{label}: the value is not valid YAML ({error})")
+            value = parse_yaml(raw, label)[0] if raw.strip() else None
+        except ConfigError as error:
+            errors.append(f"the value is not valid YAML: {error}")
             continue
         target = config
         ok = True
@@ -155,6 +252,38 @@ def apply_overrides(config: dict, overrides, positions=None) -> dict:
     return config
 
 
+def read_config_text(path) -> str:
+    """The text of a config file: a regular file of at most MAX_CONFIG_BYTES of UTF-8 (a
+    FIFO, a device or a directory is refused without reading it)."""
+    import stat
+
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read the config: {error.strerror or error}"],
+                          path) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError([f"{path}: not a regular file (a directory, pipe or device); "
+                               "give a YAML config file"], path)
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: {info.st_size} bytes; a config may have at most "
+                               f"{MAX_CONFIG_BYTES}"], path)
+        raw = os.read(fd, MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{path}: more than {MAX_CONFIG_BYTES} bytes"], path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x} at "
+                           f"offset {error.start}); save the config as UTF-8"], path) from None
+
+
 # data files: relative in a YAML file = relative to that file; in a --set = to the current
 # directory
 _FILE_KEYS = {("data", "path"), ("data", "test_path")}
@@ -167,12 +296,7 @@ def load_config(path, overrides=()) -> dict:
     listing every problem with its file position.
     """
     path = os.fspath(path)
-    try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read the config: {error.strerror}"], path) from None
-    data, positions = parse_yaml(text, path)
+    data, positions = parse_yaml(read_config_text(path), path)
     if data is None:
         data = {}
     if overrides:

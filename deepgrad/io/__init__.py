@@ -4,8 +4,9 @@ This layer imports only deepgrad's bottom layer and deepgrad.nn; safetensors and
 imported when a function that needs them is called.
 """
 
-from deepgrad.io.checkpoint import (Checkpoint, CheckpointError, load_checkpoint, restore,
-                                    restore_generator, save_checkpoint)
+from deepgrad.io.checkpoint import (Checkpoint, CheckpointError, building_from,
+                                    load_checkpoint, restore, restore_generator,
+                                    save_checkpoint)
 from deepgrad.io.serialization import load, save
 
 
@@ -17,4 +18,4 @@ def export_onnx(*args, **kwargs):
 
 
 __all__ = ["Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "restore",
-           "restore_generator", "export_onnx", "save", "load"]
+           "building_from", "restore_generator", "export_onnx", "save", "load"]

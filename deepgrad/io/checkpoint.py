@@ -12,23 +12,29 @@ The header is safetensors' own: one entry per array (dtype, shape, byte offsets)
   layer types, the optimizer and scheduler state (their arrays replaced by references
   `{"__tensor__": "optimizer/state/0/exp_avg"}` into the payload), the RNG states, epoch, step,
   config, metrics and the user's metadata;
-* `"sha256"`:   SHA-256 of the UTF-8 bytes of that JSON document followed by the payload bytes,
-  so a flipped bit anywhere outside safetensors' own offsets table is detected.
+* `"digest"`:   "sha256:<hex>" over the tensor table (names, dtypes, shapes, offsets), that
+  JSON document and the payload; or "hmac-sha256:<hex>", the same keyed with
+  $DEEPGRAD_CHECKPOINT_KEY (or `key=`), for tamper evidence. The unkeyed digest detects
+  corruption, not forgery: anyone can edit a file and recompute it.
 
-Loading never executes anything from the file: no pickle, no eval. The header is checked by
-hand (length, JSON, dtypes, shapes, offsets, digest) before the bytes reach safetensors.
-Files are written atomically: a temporary file in the same directory is written, flushed and
-fsync'ed, then renamed over the target, so the previous checkpoint stays intact until the new
-one is complete.
+Loading never executes anything from the file: no pickle, no eval. It opens only regular
+files, reads the header length and the header first, checks the table, the document (against
+deepgrad.io.schema) and the declared size against the file size, then reads exactly the
+declared payload. Files are written atomically: a temporary file in the same directory is
+written, flushed and fsync'ed, then renamed over the target, so the previous checkpoint stays
+intact until the new one is complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import json
 import math
 import os
 import secrets
+import stat
 import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -38,8 +44,11 @@ import numpy as np
 from deepgrad._optional import require
 
 FORMAT_NAME = "deepgrad.checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2              # 2: the digest covers the tensor table (1 is still read)
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+DEFAULT_MAX_BYTES = 2 * 1024 ** 3
+KEY_ENV = "DEEPGRAD_CHECKPOINT_KEY"
+MAX_BYTES_ENV = "DEEPGRAD_MAX_CHECKPOINT_BYTES"
 
 # safetensors dtype code <-> NumPy dtype (bfloat16 has no NumPy dtype and is refused)
 _DTYPES = {
@@ -174,7 +183,8 @@ def _decode(value, arrays: dict, used: set, where: str):
         if key == "__tuple__" and isinstance(inner, list):
             return tuple(_decode(v, arrays, used, where) for v in inner)
         if key == "__items__" and isinstance(inner, list):
-            if not all(isinstance(pair, list) and len(pair) == 2 for pair in inner):
+            if not all(isinstance(pair, list) and len(pair) == 2
+                       and isinstance(pair[0], (str, int)) for pair in inner):
                 raise CheckpointError(f"{where}: malformed '__items__' entry")
             return {k: _decode(v, arrays, used, where) for k, v in inner}
     return {k: _decode(v, arrays, used, where) for k, v in value.items()}
@@ -189,7 +199,7 @@ def _model_layers(model) -> list:
 
 def save_checkpoint(path, model=None, optimizer=None, scheduler=None, *, tensors=None,
                     metadata=None, rng_states=None, epoch=None, step=None, config=None,
-                    metrics=None, keep_previous: bool = False) -> str:
+                    metrics=None, keep_previous: bool = False, key=None) -> str:
     """Write a checkpoint atomically to `path` (a `.safetensors` file) and return the path.
 
     Args:
@@ -203,8 +213,11 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, *, tensors
         config: the run's configuration (plain data).
         metrics: name -> number or list of numbers.
         keep_previous: keep the checkpoint being replaced as `<path>.prev`.
+        key: sign with HMAC-SHA256 under this key (str or bytes); default
+            $DEEPGRAD_CHECKPOINT_KEY, else an unkeyed SHA-256 digest.
     """
     path = os.fspath(path)
+    signing_key = _key(key)
     enc = _Encoder()
     doc = {"format_version": FORMAT_VERSION, "deepgrad_version": _deepgrad_version(),
            "model": None, "optimizer": None, "scheduler": None, "tensors": []}
@@ -237,7 +250,7 @@ def save_checkpoint(path, model=None, optimizer=None, scheduler=None, *, tensors
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"save_checkpoint({path}): metadata is not serializable: "
                               f"{error}") from None
-    data = _serialize(enc.arrays, text)
+    data = _serialize(enc.arrays, text, signing_key)
     _atomic_write(path, data, keep_previous)
     return path
 
@@ -248,20 +261,41 @@ def _deepgrad_version() -> str:
     return getattr(deepgrad, "__version__", "unknown")
 
 
-def _serialize(arrays: dict, text: str) -> bytes:
-    """safetensors bytes whose metadata carries `text` and the digest of text + payload."""
+def _table(entries: dict) -> bytes:
+    """The tensor table in a canonical form: name -> [dtype, shape, offsets], sorted."""
+    table = {name: [code, list(shape), list(offsets)]
+             for name, (code, shape, offsets) in entries.items()}
+    return json.dumps(table, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _digest(entries: dict, text: str, payload, key: "bytes | None"):
+    """SHA-256 (or HMAC-SHA256 with `key`) of the table, the document and the payload, each
+    preceded by its length so that no byte can move from one part to another."""
+    digest = hmac.new(key, digestmod=hashlib.sha256) if key is not None else hashlib.sha256()
+    for part in (_table(entries), text.encode("utf-8")):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    digest.update(memoryview(payload))
+    return digest
+
+
+def _serialize(arrays: dict, text: str, key: "bytes | None") -> bytes:
+    """safetensors bytes whose metadata carries `text` and the digest of table, text and
+    payload."""
     save = require("safetensors.numpy", "writing checkpoints").save
 
+    method = "hmac-sha256" if key is not None else "sha256"
     placeholder = secrets.token_hex(32)  # 64 hex characters, exactly as long as the digest
     data = bytearray(save(dict(arrays), metadata={"format": FORMAT_NAME, "deepgrad": text,
-                                                   "sha256": placeholder}))
+                                                   "digest": f"{method}:{placeholder}"}))
     n = int.from_bytes(data[:8], "little")
-    header = bytes(data[8:8 + n])
-    if header.count(placeholder.encode()) != 1:
+    header = json.loads(bytes(data[8:8 + n]))
+    if bytes(data[8:8 + n]).count(placeholder.encode()) != 1:
         raise CheckpointError("internal error: digest placeholder not unique in the header")
-    digest = hashlib.sha256(text.encode("utf-8"))
-    digest.update(memoryview(data)[8 + n:])
-    start = 8 + header.index(placeholder.encode())
+    entries = {name: (e["dtype"], e["shape"], e["data_offsets"])
+               for name, e in header.items() if name != "__metadata__"}
+    digest = _digest(entries, text, memoryview(data)[8 + n:], key)
+    start = 8 + bytes(data[8:8 + n]).index(placeholder.encode())
     data[start:start + 64] = digest.hexdigest().encode()
     return bytes(data)
 
@@ -333,188 +367,322 @@ def _sniff(head: bytes) -> str:
     return ""
 
 
-def _read_header(path: str, data: bytes) -> tuple:
-    size = len(data)
+_KINDS = [(stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket")]
+
+
+def max_checkpoint_bytes() -> int:
+    """The largest checkpoint `load_checkpoint` reads: $DEEPGRAD_MAX_CHECKPOINT_BYTES, else
+    2 GiB (a guard against files that declare huge tensors; raise it for bigger models)."""
+    text = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        return int(float(text))
+    except (ValueError, OverflowError):
+        raise CheckpointError(f"{MAX_BYTES_ENV}={text[:40]!r}: expected a number of "
+                              "bytes") from None
+
+
+def _read_exact(stream, count: int, path: str, what: str) -> bytearray:
+    buffer = bytearray(count)
+    view, done = memoryview(buffer), 0
+    while done < count:
+        got = stream.readinto(view[done:done + (1 << 24)])
+        if not got:
+            raise CheckpointError(f"{path}: the file ended after {done} of the {count} bytes "
+                                  f"of {what} (truncated, or changed while being read)")
+        done += got
+    return buffer
+
+
+def _open_regular(path: str):
+    """(binary stream, size) of a regular file; never blocks on a FIFO, never reads a
+    device: the type is checked on the opened descriptor (no race with a swapped path)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read the checkpoint: "
+                              f"{error.strerror or error}") from None
+    try:
+        info = os.fstat(fd)
+        for test, kind in _KINDS:
+            if test(info.st_mode):
+                raise CheckpointError(f"{path}: is {kind}, not a checkpoint file; give the "
+                                      ".safetensors file (or, to the CLI, a run directory)")
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path}: not a regular file")
+        return os.fdopen(fd, "rb", buffering=0), info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_header(path: str, stream, size: int, max_bytes: int) -> tuple:
+    """(header length n, header dict) after reading only the first 8 + n bytes."""
     if size < 8:
         raise CheckpointError(f"{path}: truncated or not a checkpoint: {size} bytes, a "
                               "safetensors file starts with an 8-byte header length")
-    head = data[:8]
+    head = bytes(_read_exact(stream, 8, path, "the header length"))
     n = int.from_bytes(head, "little")
-    hint = _sniff(data[:16])
+    first = bytes(_read_exact(stream, min(8, n, size - 8), path, "the header"))
+    hint = _sniff(head + first)
     if n > MAX_HEADER_BYTES:
         raise CheckpointError(f"{path}: declared header size {n} bytes exceeds the limit of "
                               f"{MAX_HEADER_BYTES} bytes{hint}")
     if n > size - 8:
         raise CheckpointError(f"{path}: declared header size {n} bytes but the file has only "
                               f"{size - 8} bytes after the length (truncated?){hint}")
+    if size > max_bytes:
+        raise CheckpointError(f"{path}: the file has {size} bytes, more than the limit of "
+                              f"{max_bytes} (set {MAX_BYTES_ENV} or max_bytes= to read "
+                              "bigger checkpoints)")
+    text = first + bytes(_read_exact(stream, n - len(first), path, "the header"))
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise CheckpointError(f"{path}: the header is not valid JSON ({error}){hint}") from None
+        raise CheckpointError(f"{path}: the header is not valid JSON "
+                              f"({str(error)[:200]}){hint}") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: the header must be a JSON object, got "
                               f"{type(header).__name__}")
     return n, header
 
 
-def _check_entries(path: str, header: dict, payload_size: int) -> dict:
-    """Validate every tensor entry; return name -> (dtype code, shape, (begin, end))."""
+def _check_entries(path: str, header: dict) -> tuple:
+    """Validate every tensor entry; return ({name: (dtype code, shape, (begin, end))},
+    the payload size the entries declare)."""
     entries = {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
-        where = f"{path}: tensor {name!r}"
+        where = f"{path}: tensor {name[:200]!r}"
         if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise CheckpointError(f"{where}: malformed header entry {entry!r}")
+            raise CheckpointError(f"{where}: malformed header entry {str(entry)[:200]}")
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if dtype not in _DTYPES:
-            raise CheckpointError(f"{where}: unsupported dtype {dtype!r}; supported: "
-                                  f"{sorted(_DTYPES)}")
-        if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
-            raise CheckpointError(f"{where}: malformed shape {shape!r}")
+            raise CheckpointError(f"{where}: unsupported dtype {str(dtype)[:40]!r}; "
+                                  f"supported: {sorted(_DTYPES)}")
+        if not (isinstance(shape, list) and len(shape) <= 32
+                and all(type(d) is int and d >= 0 for d in shape)):
+            raise CheckpointError(f"{where}: malformed shape {str(shape)[:200]}")
         if not (isinstance(offsets, list) and len(offsets) == 2
                 and all(type(o) is int for o in offsets) and 0 <= offsets[0] <= offsets[1]):
-            raise CheckpointError(f"{where}: malformed data_offsets {offsets!r}")
+            raise CheckpointError(f"{where}: malformed data_offsets {str(offsets)[:200]}")
         nbytes = math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize
         if offsets[1] - offsets[0] != nbytes:
             raise CheckpointError(f"{where}: shape {shape} of {dtype} needs {nbytes} bytes, "
                                   f"the offsets span {offsets[1] - offsets[0]}")
-        if offsets[1] > payload_size:
-            raise CheckpointError(f"{where}: data ends at byte {offsets[1]} of the payload, "
-                                  f"which has only {payload_size} bytes (truncated file?)")
         entries[name] = (dtype, shape, tuple(offsets))
-    spans = sorted(e[2] for e in entries.values())
     position = 0
-    for begin, end in spans:
+    for begin, end in sorted(e[2] for e in entries.values()):
         if begin != position:
             raise CheckpointError(f"{path}: tensor data overlaps or leaves a gap at payload "
                                   f"byte {position}")
         position = end
-    if position != payload_size:
-        raise CheckpointError(f"{path}: the tensors cover {position} payload bytes but the "
-                              f"file holds {payload_size} (truncated or extended file)")
-    return entries
+    return entries, position
 
 
-def load_checkpoint(path, *, config_validator=None) -> Checkpoint:
+def _metadata(path: str, header: dict) -> dict:
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path}: a safetensors file but not a deepgrad checkpoint (no "
+                              f"'format': '{FORMAT_NAME}' in its __metadata__)")
+    known = ({"format", "deepgrad", "digest"}, {"format", "deepgrad", "sha256"})
+    if not all(isinstance(v, str) for v in meta.values()) or set(meta) not in known:
+        raise CheckpointError(f"{path}: malformed __metadata__ (needs the string entries "
+                              f"'format', 'deepgrad' and 'digest'; it has "
+                              f"{sorted(map(str, meta))[:8]})")
+    return meta
+
+
+def _verify(path: str, meta: dict, entries: dict, payload, key: "bytes | None") -> None:
+    """Check the digest (format 2: table + document + payload; format 1: document +
+    payload) or, with a key, the HMAC."""
+    if "digest" in meta:
+        method, _, stored = meta["digest"].rpartition(":")
+    else:
+        method, stored = "sha256 (format 1)", meta["sha256"]
+    if key is not None and method != "hmac-sha256":
+        raise CheckpointError(f"{path}: the file is not signed with a key ({method} digest), "
+                              f"but a key is set ({KEY_ENV} or key=): refusing an unsigned "
+                              "checkpoint; re-save it with the key to trust it")
+    if method == "hmac-sha256" and key is None:
+        raise CheckpointError(f"{path}: the file is signed with a key (HMAC-SHA256); set "
+                              f"{KEY_ENV} (or pass key=) to the key used when it was saved")
+    if method == "sha256 (format 1)":
+        digest = hashlib.sha256(meta["deepgrad"].encode("utf-8"))
+        digest.update(payload)
+    elif method in ("sha256", "hmac-sha256"):
+        digest = _digest(entries, meta["deepgrad"], payload, key)
+    else:
+        raise CheckpointError(f"{path}: unknown digest method {method[:40]!r}")
+    if not hmac.compare_digest(digest.hexdigest(), stored):
+        what = "HMAC" if key is not None else "SHA-256"
+        raise CheckpointError(f"{path}: {what} mismatch: the file is corrupted or was edited "
+                              f"(stored {stored[:16]}..., computed "
+                              f"{digest.hexdigest()[:16]}...)")
+
+
+def _arrays(path: str, payload: bytearray, entries: dict) -> dict:
+    """Writable arrays viewing `payload` (copied only when misaligned or on big-endian
+    hosts)."""
+    arrays = {}
+    for name, (code, shape, (begin, _)) in entries.items():
+        dtype = np.dtype(_DTYPES[code]).newbyteorder("<")
+        count = math.prod(shape)
+        array = np.frombuffer(payload, dtype=dtype, count=count, offset=begin) if count \
+            else np.empty(0, dtype)
+        if not dtype.isnative:
+            array = array.astype(dtype.newbyteorder("="))
+        if not array.flags.aligned:
+            array = array.copy()
+        if code == "BOOL" and count and array.view(np.uint8).max() > 1:
+            raise CheckpointError(f"{path}: tensor {name!r}: BOOL bytes other than 0 and 1")
+        arrays[name] = array.reshape(shape)
+    return arrays
+
+
+def _key(key) -> "bytes | None":
+    if key is None:
+        key = os.environ.get(KEY_ENV) or None
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    return key or None
+
+
+def load_checkpoint(path, *, config_validator=None, metadata_schema=None, key=None,
+                    max_bytes=None) -> Checkpoint:
     """Read and verify a checkpoint written by `save_checkpoint`.
+
+    Only the first bytes are read before the header is checked: the file must be a regular
+    file, its header length and header sane, the tensor table consistent, the document fit
+    its schema and the declared size equal the file's; then exactly the declared payload is
+    read and the digest verified.
 
     Args:
         path: the `.safetensors` file.
         config_validator: optional function called with the stored config; an exception it
             raises becomes a CheckpointError naming the file (deepgrad.config passes its
             validator, so an unknown layer type in the stored config is reported here).
+        metadata_schema: optional schema (deepgrad.io.schema) of the `metadata` entry.
+        key: the HMAC key (str or bytes) the file was signed with; default
+            $DEEPGRAD_CHECKPOINT_KEY. With a key, unsigned files are refused.
+        max_bytes: the largest file read (default: `max_checkpoint_bytes()`).
 
     Raises:
-        CheckpointError naming the file and the problem: truncated file, wrong or huge header,
-        digest mismatch (corruption), unsupported dtype, unknown keys, a file that is not a
+        CheckpointError naming the file and the problem: not a regular file, truncated or
+        extended file, wrong or huge header, digest mismatch (corruption), unsupported dtype,
+        a field of the metadata that does not fit the schema, a file that is not a
         checkpoint (a pickle, a .npy, ...). Nothing in the file is ever executed.
     """
     path = os.fspath(path)
+    key = _key(key)
+    limit = max_checkpoint_bytes() if max_bytes is None else int(max_bytes)
+    stream, size = _open_regular(path)
+    with stream:
+        n, header = _read_header(path, stream, size, limit)
+        meta = _metadata(path, header)
+        entries, payload_size = _check_entries(path, header)
+        if 8 + n + payload_size != size:
+            change = "truncated" if 8 + n + payload_size > size else "extended: trailing bytes"
+            raise CheckpointError(f"{path}: the header declares {payload_size} payload bytes "
+                                  f"but the file holds {size - 8 - n} ({change})")
+        doc = _document(path, meta["deepgrad"])
+        if ("digest" in meta) != (doc["format_version"] == FORMAT_VERSION):
+            raise CheckpointError(f"{path}: format version {doc['format_version']} with a "
+                                  f"{'digest' if 'digest' in meta else 'sha256'} entry: "
+                                  "format 1 files carry 'sha256', later ones 'digest'")
+        _cross_check(path, doc, entries)
+        payload = _read_exact(stream, payload_size, path, "the tensor payload")
+    _verify(path, meta, entries, payload, key)
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
-    except OSError as error:
-        raise CheckpointError(f"{path}: cannot read the checkpoint: {error}") from None
-    n, header = _read_header(path, data)
-    payload = memoryview(data)[8 + n:]
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path}: a safetensors file but not a deepgrad checkpoint (no "
-                              f"'format': '{FORMAT_NAME}' in its __metadata__)")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in meta.items()) \
-            or not {"deepgrad", "sha256"} <= set(meta):
-        raise CheckpointError(f"{path}: malformed __metadata__ (needs string entries "
-                              "'deepgrad' and 'sha256')")
-    entries = _check_entries(path, header, len(payload))
-    digest = hashlib.sha256(meta["deepgrad"].encode("utf-8"))
-    digest.update(payload)
-    if digest.hexdigest() != meta["sha256"]:
-        raise CheckpointError(f"{path}: SHA-256 mismatch: the file is corrupted (stored "
-                              f"{meta['sha256'][:16]}..., computed {digest.hexdigest()[:16]}...)")
-    arrays = _load_arrays(path, data, entries)
-    try:
-        doc = json.loads(meta["deepgrad"])
-    except (ValueError, RecursionError) as error:
-        raise CheckpointError(f"{path}: the deepgrad metadata is not valid JSON: "
-                              f"{error}") from None
-    try:
-        checkpoint = _from_document(path, doc, arrays)
-    except (TypeError, AttributeError, KeyError, ValueError) as error:  # JSON of a wrong shape
-        raise CheckpointError(f"{path}: malformed deepgrad metadata ({error!r})") from None
+        checkpoint = _from_document(path, doc, _arrays(path, payload, entries))
+    except RecursionError:
+        raise CheckpointError(f"{path}: the deepgrad metadata is nested too deeply") from None
+    from deepgrad.io.schema import RNG_STATES
+
+    _check_schema(path, checkpoint.rng_states, RNG_STATES, "rng_states")
+    if metadata_schema is not None:
+        _check_schema(path, checkpoint.metadata, metadata_schema, "metadata")
     if config_validator is not None and checkpoint.config is not None:
         try:
-            config_validator(checkpoint.config)
+            with building_from(checkpoint):   # validators may dry-build layers
+                config_validator(checkpoint.config)
+        except CheckpointError:
+            raise
         except Exception as error:  # the validator's message explains what is wrong
             raise CheckpointError(f"{path}: the stored config is invalid: {error}") from None
     return checkpoint
 
 
-def _load_arrays(path: str, data: bytes, entries: dict) -> dict:
-    load = require("safetensors.numpy", "reading checkpoints").load
+def _check_schema(path: str, value, spec, where: str) -> None:
+    from deepgrad.io.schema import SchemaError, check
 
     try:
-        loaded = load(data)
-    except Exception as error:  # safetensors raises its own SafetensorError
-        raise CheckpointError(f"{path}: safetensors could not parse the file: {error}") from None
-    arrays = {}
-    for name, array in loaded.items():
-        expected = (np.dtype(_DTYPES[entries[name][0]]), tuple(entries[name][1]))
-        if (array.dtype, array.shape) != expected:
-            raise CheckpointError(f"{path}: tensor {name!r} decoded as {array.dtype} "
-                                  f"{array.shape}, the header says {expected}")
-        arrays[name] = array if array.flags.writeable else array.copy()
-    return arrays
+        check(value, spec, where)
+    except SchemaError as error:
+        raise CheckpointError(f"{path}: {error}") from None
 
 
-def _from_document(path: str, doc, arrays: dict) -> Checkpoint:
+def _document(path: str, text: str) -> dict:
+    """The deepgrad JSON document, checked against the schema (deepgrad.io.schema)."""
+    from deepgrad.io.schema import DOCUMENT
+
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: the deepgrad metadata is not valid JSON: "
+                              f"{str(error)[:200]}") from None
     if not isinstance(doc, dict):
         raise CheckpointError(f"{path}: the deepgrad metadata must be a JSON object")
     version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {version!r}; this deepgrad "
-                              f"reads version {FORMAT_VERSION}")
+    if isinstance(version, bool) or version not in (1, FORMAT_VERSION):
+        raise CheckpointError(f"{path}: checkpoint format version {str(version)[:20]}; this "
+                              f"deepgrad reads versions 1 and {FORMAT_VERSION}")
     unknown = sorted(set(doc) - _TOP_KEYS)
     missing = sorted(_REQUIRED_KEYS - set(doc))
     if unknown or missing:
-        raise CheckpointError(f"{path}: unknown keys {unknown} / missing keys {missing} in "
-                              "the deepgrad metadata")
+        raise CheckpointError(f"{path}: unknown keys {unknown[:5]} / missing keys {missing} "
+                              "in the deepgrad metadata")
+    _check_schema(path, doc, DOCUMENT, "")
+    return doc
+
+
+def _cross_check(path: str, doc: dict, entries: dict) -> None:
+    """The document's tensor names against the table, before the payload is read."""
+    named = [f"model/{k}" for k in (doc["model"] or {}).get("keys", [])] + doc["tensors"]
+    missing = [name for name in named if name not in entries]
+    if missing:
+        raise CheckpointError(f"{path}: tensor {missing[0][:200]!r} is listed in the metadata "
+                              "but not in the file")
+
+
+def _from_document(path: str, doc: dict, arrays: dict) -> Checkpoint:
+    """The Checkpoint of a document already checked against the schema."""
     used: set = set()
-    ck = Checkpoint(path=path)
+    ck = Checkpoint(path=path, format_version=doc["format_version"])
     model = doc["model"]
     if model is not None:
-        if not isinstance(model, dict) or set(model) != {"type", "keys", "layers"}:
-            raise CheckpointError(f"{path}: malformed 'model' entry (needs type, keys, layers)")
         ck.model_type, ck.model_layers = model["type"], model["layers"]
         ck.model_state = OrderedDict()
         for key in model["keys"]:
-            name = f"model/{key}"
-            if name not in arrays:
-                raise CheckpointError(f"{path}: model parameter {key!r} is listed but its "
-                                      "tensor is missing")
-            used.add(name)
-            ck.model_state[key] = arrays[name]
+            used.add(f"model/{key}")
+            ck.model_state[key] = arrays[f"model/{key}"]
     for key in ("optimizer", "scheduler"):
         entry = doc[key]
-        if entry is None:
-            continue
-        if not isinstance(entry, dict) or set(entry) != {"type", "state"}:
-            raise CheckpointError(f"{path}: malformed '{key}' entry (needs type and state)")
-        setattr(ck, f"{key}_type", entry["type"])
-        setattr(ck, f"{key}_state", _decode(entry["state"], arrays, used, f"{path}: {key}"))
+        if entry is not None:
+            setattr(ck, f"{key}_type", entry["type"])
+            setattr(ck, f"{key}_state", _decode(entry["state"], arrays, used, f"{path}: {key}"))
     for name in doc["tensors"]:
-        if name not in arrays:
-            raise CheckpointError(f"{path}: extra tensor {name!r} is listed but missing")
         used.add(name)
         ck.tensors[name[len("tensors/"):]] = arrays[name]
     for key in ("rng_states", "metrics", "metadata", "config"):
         if doc.get(key) is not None:
             setattr(ck, key, _decode(doc[key], arrays, used, f"{path}: {key}"))
-    for key in ("epoch", "step"):
-        value = doc.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise CheckpointError(f"{path}: {key} must be an integer, got {value!r}")
-        setattr(ck, key, value)
+    ck.epoch, ck.step = doc.get("epoch"), doc.get("step")
     stray = sorted(set(arrays) - used)
     if stray:
         raise CheckpointError(f"{path}: unknown tensors not described by the metadata: "
@@ -544,6 +712,13 @@ def restore(checkpoint: Checkpoint, model=None, optimizer=None, scheduler=None,
                     raise CheckpointError(f"{path}: layer {name or '(root)'!r} is a "
                                           f"{saved[name]} in the checkpoint but a {kind} in "
                                           "the model")
+        own = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+        for name, array in checkpoint.model_state.items():
+            target = own.get(name)
+            dtype = target.data.dtype if target is not None else None
+            if dtype is not None and (dtype.kind == "f") != (array.dtype.kind == "f"):
+                raise CheckpointError(f"{path}: {name}: the checkpoint holds {array.dtype}, "
+                                      f"the model {dtype} (a relabelled tensor?)")
         try:
             model.load_state_dict(checkpoint.model_state, strict=strict)
         except (ValueError, KeyError, TypeError) as error:
@@ -563,6 +738,34 @@ def restore(checkpoint: Checkpoint, model=None, optimizer=None, scheduler=None,
         except (ValueError, KeyError, TypeError) as error:
             raise CheckpointError(f"{path}: {kind}: {error}") from None
     return checkpoint
+
+
+@contextlib.contextmanager
+def building_from(checkpoint: Checkpoint):
+    """Build (or dry-build, as config validation does) the model a checkpoint's config
+    describes inside this block: parameters beyond what the checkpoint stores, plus 2^20
+    values of slack, are refused before they are allocated, so a config edited to declare
+    a 3,000,000-wide layer costs nothing.
+
+        with building_from(checkpoint):
+            model = build_model(checkpoint.config["model"])
+    """
+    from deepgrad.nn.init import parameter_budget
+
+    stored = sum(a.size for a in (checkpoint.model_state or {}).values())
+    marker = "the stored config declares a parameter of shape"
+
+    def describe(shape, size):
+        return (f"{marker} {shape} ({size} values), more than the checkpoint stores "
+                f"({stored} values in all)")
+
+    try:
+        with parameter_budget(stored + (1 << 20), describe):
+            yield
+    except ValueError as error:
+        if str(error).startswith(marker):
+            raise CheckpointError(f"{checkpoint.path}: {error}") from None
+        raise
 
 
 def restore_generator(generator: np.random.Generator, state: dict) -> np.random.Generator:

@@ -112,7 +112,10 @@ def gelu(x, approximate="none"):
     if approximate == "none":
         return x * 0.5 * (ops.erf(x * _SQRT_HALF) + 1.0)
     if approximate == "tanh":
-        inner = (x + x ** 3 * 0.044715) * _SQRT_2_OVER_PI
+        # tanh(inner) is +-1 in float64 once |x| > 10, so clipping x there changes no value
+        # and keeps x^3 finite (x^3 = inf would give 0 * inf = NaN in the gradient)
+        xc = ops.clip(x, -10.0, 10.0)
+        inner = (xc + xc ** 3 * 0.044715) * _SQRT_2_OVER_PI
         return x * 0.5 * (ops.tanh(inner) + 1.0)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 

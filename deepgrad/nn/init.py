@@ -14,6 +14,8 @@ A uniform U(-l, l) has variance l^2 / 3, so the uniform variants use l = sqrt(3)
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
 
@@ -30,8 +32,33 @@ __all__ = [
 ]
 
 
+_BUDGETS = contextvars.ContextVar("deepgrad_parameter_budgets", default=())
+
+
+@contextlib.contextmanager
+def parameter_budget(elements: int, describe):
+    """While active, `empty` refuses parameters beyond `elements` in total, before allocating
+    them (a config's dry build, or a model rebuilt from a checkpoint, which may need no more
+    than the checkpoint stores). `describe(shape, size)` gives the error message. Budgets
+    nest: every active one is charged."""
+    token = _BUDGETS.set(_BUDGETS.get() + ([int(elements), describe],))
+    try:
+        yield
+    finally:
+        _BUDGETS.reset(token)
+
+
 def empty(shape, dtype="float32") -> np.ndarray:
     """Uninitialized storage for a new parameter (always overwritten by an initializer)."""
+    budgets = _BUDGETS.get()
+    if budgets:
+        shape = tuple(int(d) for d in np.atleast_1d(shape)) if np.ndim(shape) else (int(shape),)
+        size = math.prod(shape)
+        for remaining, describe in budgets:
+            if size > remaining:
+                raise ValueError(describe(shape, size))
+        for budget in budgets:
+            budget[0] -= size
     return np.zeros(shape, dtype=dtype)
 
 

@@ -58,6 +58,9 @@ class Linear(Module):
                              f"{self.in_features}, got shape {tuple(shape)}")
         parameters = self._parameters
         weight = parameters["weight"] if "weight" in parameters else self.weight
+        dtype = x.data.dtype if isinstance(x, Tensor) else getattr(x, "dtype", None)
+        if dtype is not None and dtype != weight.data.dtype:
+            raise TypeError(_dtype_message(self._describe(), dtype, weight.data.dtype))
         return weight, parameters["bias"] if "bias" in parameters else self.bias
 
     def _fuses_with(self, following) -> bool:
@@ -77,6 +80,16 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+def _dtype_message(layer: str, dtype, expected) -> str:
+    """As PyTorch, a layer does not cast its input: say what to convert."""
+    fix = f"convert the input, e.g. x.astype('{expected}')"
+    if np.dtype(dtype).kind == "f":
+        fix += f", or build the layer with dtype='{dtype}'"
+    elif np.dtype(dtype).kind not in "biu":
+        fix = "the input must hold real numbers; " + fix
+    return f"{layer}: input of dtype {dtype}, but the layer's weight is {expected}; {fix}"
 
 
 @register("activation", aliases=("identity",))

@@ -302,7 +302,8 @@ class Erf(Function):
 
     def _derivative(ctx):
         (x,) = ctx.saved
-        return (_TWO_OVER_SQRT_PI * np.exp(-x * x)).astype(x.dtype, copy=False)
+        with np.errstate(over="ignore"):  # x^2 = inf for |x| > ~1e19 (float32): e^-inf = 0
+            return (_TWO_OVER_SQRT_PI * np.exp(-x * x)).astype(x.dtype, copy=False)
 
     def backward(ctx, grad_out):
         return grad_out * ctx._derivative()

@@ -115,9 +115,13 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
-        run = cls(resolved, run_dir, write=write)
-        if checkpoint is not None:
-            run.restore(checkpoint)
+        if checkpoint is None:
+            return cls(resolved, run_dir, write=write)
+        from deepgrad.io import building_from
+
+        with building_from(checkpoint):   # no bigger model than the checkpoint stores
+            run = cls(resolved, run_dir, write=write)
+        run.restore(checkpoint)
         return run
 
     @staticmethod
@@ -130,6 +134,13 @@ class Run:
                            "directory is chosen by --out, the config's output_dir, or "
                            "runs/<name>); start the run without --resume")
         checkpoint = load_run_checkpoint(last)
+        from deepgrad.io.schema import RESUME
+
+        missing = [key for key in RESUME if key not in (checkpoint.metadata or {})]
+        if missing or checkpoint.config is None:
+            raise RunError(f"{last}: cannot resume: the checkpoint lacks "
+                           f"{['metadata.' + k for k in missing] or ['config']} (it was not "
+                           "written by `deepgrad train`)")
         config = copy.deepcopy(checkpoint.config)
         if overrides:
             apply_overrides(config, list(overrides))

@@ -53,7 +53,7 @@ def evaluate(path, split: str = "test", data=None, overrides=()) -> tuple:
     its configured data, or on a file `data` (.npz with x, y; .csv with the label last)."""
     from deepgrad.config import load_run_checkpoint
     from deepgrad.data import load_csv, load_npz
-    from deepgrad.io import restore
+    from deepgrad.io import building_from, restore
 
     path = checkpoint_path(path)
     checkpoint = load_run_checkpoint(path)
@@ -61,8 +61,9 @@ def evaluate(path, split: str = "test", data=None, overrides=()) -> tuple:
         raise RunError(f"{path}: holds no config; `deepgrad eval` needs a checkpoint written "
                        "by `deepgrad train`")
     run_dir = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-    run = Run.from_config(checkpoint.config, run_dir=run_dir, overrides=overrides,
-                          write=False)
+    with building_from(checkpoint):   # no bigger model than the checkpoint stores
+        run = Run.from_config(checkpoint.config, run_dir=run_dir, overrides=overrides,
+                              write=False)
     restore(checkpoint, run.model)
     if data is None:
         loader = {"train": run.train_loader, "validation": run.val_loader,

@@ -229,7 +229,8 @@ BAD_FILES = [
     ("bad_offsets", lambda good: _rewrite_metadata(
         good, lambda h: h[next(k for k in h if k != "__metadata__")].update(
             data_offsets=[0, 4])), "needs"),
-    ("unknown_key", lambda good: _rewrite_metadata(good, _unknown_key), "SHA-256 mismatch"),
+    ("unknown_key", lambda good: _rewrite_metadata(good, _unknown_key),
+     r"unknown keys \['surprise'\]"),
     ("npy_object_array", lambda good: _npy_bytes(), "NumPy .npy"),
 ]
 
@@ -260,10 +261,13 @@ def test_unknown_keys_with_a_valid_digest_are_refused(tmp_path):
     doc["surprise"] = 1
     text = json.dumps(doc)
     payload = good[8 + n:]
-    import hashlib
+    from deepgrad.io.checkpoint import _digest
 
+    entries = {k: (e["dtype"], e["shape"], e["data_offsets"])
+               for k, e in header.items() if k != "__metadata__"}
     header["__metadata__"]["deepgrad"] = text
-    header["__metadata__"]["sha256"] = hashlib.sha256(text.encode() + payload).hexdigest()
+    header["__metadata__"]["digest"] = "sha256:" + _digest(entries, text, payload,
+                                                           None).hexdigest()
     raw = json.dumps(header).encode()
     bad = tmp_path / "forged.safetensors"
     bad.write_bytes(len(raw).to_bytes(8, "little") + raw + payload)

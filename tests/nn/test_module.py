@@ -227,7 +227,7 @@ def test_sequential_fuses_linear_relu_with_the_same_numbers():
 def test_sequential_does_not_fuse_modules_with_hooks():
     from deepgrad.ops import linalg
     model = _mlp()
-    x = dg.tensor(np.random.default_rng(2).standard_normal((3, 5)))
+    x = dg.tensor(np.random.default_rng(2).standard_normal((3, 5)), dtype="float32")
     seen = {}
     handle = model[0].register_forward_hook(lambda m, i, o: seen.update(pre=o.data.copy()))
     model(x)

@@ -197,7 +197,7 @@ def _loss_and_grads(model, x):
 
 def test_sequential_fuses_conv_and_tiling_max_pool_with_the_same_numbers():
     x = dg.tensor(np.random.default_rng(1).standard_normal((4, 2, 8, 8)))
-    model = _conv_pool_model()
+    model = _conv_pool_model().double()
     y = model[:2](x)
     assert type(y._node).__name__ == "Conv2dMaxPool2d"
     fused = _loss_and_grads(model, x)
