@@ -94,9 +94,9 @@ __all__ = [
     "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
     "take_along_dim", "tanh", "topk", "transpose", "tril", "triu", "trunc", "unsqueeze", "var",
     "where",
-    # dtypes
-    "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16",
-    "short", "int8", "uint8", "bool",
+    # dtypes (the aliases float, double, long, int, short and bool stay out of __all__: a
+    # star import must not shadow Python's float, int and bool)
+    "float32", "float64", "int64", "int32", "int16", "int8", "uint8",
     # the application layer (imported on first use)
     "fit", "Trainer", "Run",
 ]
