@@ -159,7 +159,10 @@ def test_arguments_are_checked():
 
 
 _CTRL_C_SCRIPT = textwrap.dedent("""
-    import os, sys, time
+    import os, signal, sys, time
+    # a shell's background job inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: restore it, as an interactive terminal has it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     from deepgrad.data import DataLoader, TensorDataset
     from deepgrad.data.transforms import RandomHorizontalFlip
