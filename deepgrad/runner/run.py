@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import time
 
 from deepgrad.runner import layout, parallel
@@ -177,6 +176,7 @@ class Run:
         `report=False`. Returns the list of epoch logs of the whole run."""
         if self.write:
             os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
+            layout.remove_temporaries(self.run_dir)
             layout.write_config(self.run_dir, self.config)
             if self.resumed_from is None:
                 layout.clear_tensorboard(self.run_dir)
@@ -193,9 +193,11 @@ class Run:
             self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
             self._verbose = bool(verbose)
-            # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
-            # the callbacks' on_train_end (early stopping's restore of the best weights)
-            self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
+            # no epoch left (killed after the checkpoint of the last epoch, or of the epoch at
+            # which early stopping fired): fit runs no epoch but the callbacks' on_train_end
+            # (early stopping's restore of the best weights)
+            end = self.epoch if self.stopped_early else self.epochs
+            self.trainer.fit(self.train_loader, end, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
                              callbacks=self._fit_callbacks + display + [_Recorder(self)])
         if report and (self.write or self._follows):
@@ -314,12 +316,15 @@ class Run:
             self.best.update(value=float(value), epoch=epoch + 1)
         if not self.write:
             return
+        from deepgrad.io.checkpoint import copy_checkpoint
+
         last = layout.last_checkpoint(self.run_dir)
-        self.save(last)
-        if improved:
+        if improved:   # best first: a crash between the two leaves best ahead, never stale
             best = layout.best_checkpoint(self.run_dir)
-            shutil.copyfile(last, best + ".tmp")
-            os.replace(best + ".tmp", best)
+            self.save(best)
+            copy_checkpoint(best, last)
+        else:
+            self.save(last)
         layout.write_metrics(self.run_dir, self.history)
         if self._verbose and value is not None:
             self._say(f"Epoch {epoch + 1}: " + (
@@ -355,13 +360,15 @@ class _Recorder(Callback):
         now = time.perf_counter()
         self.run.elapsed += now - self.started
         self.started = now
+        # recorded with the epoch: a run killed before on_train_end resumes as stopped
+        self.run.stopped_early = bool(self.trainer.stop_training)
         self.run._end_epoch(epoch, logs or {}, self.trainer.step)
 
     def on_train_end(self, logs=None):
         # after early stopping may have put the best weights back
         run = self.run
         run.finished = True
-        run.stopped_early = bool(self.trainer.stop_training)
+        run.stopped_early = run.stopped_early or bool(self.trainer.stop_training)
         run._say_stop()
         if run.write:
             run.save(layout.last_checkpoint(run.run_dir))
