@@ -84,6 +84,7 @@ class Run:
         self.best = {"monitor": self.monitor.monitor, "mode": self.monitor.mode,
                      "value": None, "epoch": None}
         self.resumed_from = None
+        self.config_file = None           # {"path", "text"}: the YAML file the run started from
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
         parallel.distribute(self)         # several MPI ranks: shard data, average gradients
@@ -114,8 +115,12 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
+        source = None if isinstance(config, dict) else _file_record(config)
         if checkpoint is None:
-            return cls(resolved, run_dir, write=write)
+            run = cls(resolved, run_dir, write=write)
+            run.config_file = source
+            return run
+        _refuse_changed_file(checkpoint, source, overrides)
         from deepgrad.io import building_from
 
         with building_from(checkpoint):   # no bigger model than the checkpoint stores
@@ -266,7 +271,7 @@ class Run:
             "stopped_early": self.stopped_early, "loader": self.train_loader.state_dict(),
             "input_shape": layout.input_shape(self.train_loader),
             "dataset": self.config["data"]["dataset"], "sizes": sizes,
-            "epochs_planned": self.epochs,
+            "epochs_planned": self.epochs, "config_file": self.config_file,
         }
         metrics = {k: [row.get(k, float("nan")) for row in self.history]
                    for k in dict.fromkeys(k for row in self.history for k in row)}
@@ -290,6 +295,7 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
+        self.config_file = meta.get("config_file")
         self._pending_states = parallel.local_states(meta["callbacks"])
         parallel.synchronize(self)
 
@@ -341,6 +347,53 @@ class Run:
             if self._verbose and getattr(callback, "stopped_epoch", -1) >= 0 \
                     and hasattr(callback, "message") and not getattr(callback, "verbose", 0):
                 self._say(callback.message())
+
+
+def _file_record(path) -> dict:
+    """The config file a run starts from, as parsed (JSON text), for the resume check."""
+    import json
+
+    from deepgrad.config.loader import parse_yaml, read_config_text
+
+    path = os.fspath(path)
+    raw, _ = parse_yaml(read_config_text(path), path)
+    return {"path": os.path.abspath(path), "text": json.dumps(raw, default=str)}
+
+
+def _differences(now, then, path="") -> list:
+    """[(dotted key, value now, value then)] where two parsed configs differ."""
+    if isinstance(now, dict) and isinstance(then, dict):
+        found = []
+        for key in dict.fromkeys([*now, *then]):
+            found += _differences(now.get(key), then.get(key), f"{path}{key}.")
+        return found
+    return [] if now == then else [(path.rstrip("."), now, then)]
+
+
+def _refuse_changed_file(checkpoint, source, overrides) -> None:
+    """--resume continues the run as it was configured: a config file edited since the run
+    started is refused, naming the changed keys (a --set of the resume is not a change)."""
+    import json
+
+    then = (checkpoint.metadata or {}).get("config_file")
+    if source is None or not isinstance(then, dict) or not isinstance(then.get("text"), str):
+        return
+    from deepgrad.config.loader import split_path
+
+    overridden = {".".join(map(str, split_path(o.split("=", 1)[0]))) for o in overrides}
+    changed = [c for c in _differences(json.loads(source["text"]), json.loads(then["text"]))
+               if not any(c[0] == key or c[0].startswith(key + ".") for key in overridden)]
+    if not changed:
+        return
+    lines = [f"  {key}: now {new!r}, when the run started {old!r}"
+             for key, new, old in changed[:10]]
+    more = f"\n  ... and {len(changed) - 10} more" if len(changed) > 10 else ""
+    raise RunError(f"--resume: {source['path']} changed since the run in "
+                   f"{os.path.dirname(os.path.dirname(checkpoint.path))} started "
+                   f"({len(changed)} keys):\n" + "\n".join(lines) + more + "\nA resume "
+                   "continues the run as it was configured and would ignore these changes: "
+                   "give them as --set KEY=VALUE (e.g. --set training.epochs=20), undo them, "
+                   "or start a new run with --out")
 
 
 class _Recorder(Callback):
