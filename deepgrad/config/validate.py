@@ -45,9 +45,20 @@ def _inline_args(v: Validator, spec: dict, path, reserved) -> tuple:
     return args, paths
 
 
+MAX_LAYER_PARAMETERS = 1 << 27   # values of one layer's parameters (512 MiB in float32)
+
+
+def _too_big(shape, size) -> str:
+    return (f"a parameter of shape {shape} ({size} values) is more than the limit of "
+            f"{MAX_LAYER_PARAMETERS} values per layer")
+
+
 def _dry_build(v: Validator, target, args: dict, path, owner: str, **extra):
+    from deepgrad.nn.init import parameter_budget
+
     try:
-        return target(**layer_args(args), **extra)
+        with parameter_budget(MAX_LAYER_PARAMETERS, _too_big):
+            return target(**layer_args(args), **extra)
     except (ValueError, TypeError, KeyError) as error:
         text = str(error.args[0]) if error.args else str(error)
         v.error(path, text if text.startswith(owner) else f"{owner}: {text}")
@@ -430,11 +441,10 @@ def _default(target, name: str):
 
 
 def _check_monitors(v: Validator, top: dict) -> None:
-    """A callback watching "val_..." needs validation data."""
+    """What a callback or ReduceLROnPlateau watches must be a quantity the run logs ("loss",
+    the metrics, "lr", and their "val_" forms when there is validation data)."""
     data, training = top.get("data"), top.get("training")
     if not isinstance(data, dict) or not isinstance(training, dict):
-        return
-    if data.get("validation_split") != 0.0:
         return
     watchers = [(("training", "callbacks", i),
                  spec["args"].get("monitor", _default(registry.lookup("callback", spec["type"]),
@@ -443,11 +453,114 @@ def _check_monitors(v: Validator, top: dict) -> None:
     schedule = top.get("schedule")
     if isinstance(schedule, dict) and schedule.get("type") == "ReduceLROnPlateau":
         watchers.append((("schedule",), schedule.get("monitor")))
+    validation = _validation_samples(data)
+    logged = _logged(training.get("metrics") or [], validation != 0)
     for path, monitor in watchers:
-        if isinstance(monitor, str) and monitor.startswith("val_"):
-            v.error(path + ("monitor",), f"monitors {monitor!r} but data.validation_split is "
-                                         "0 (no validation data); monitor a training quantity "
-                                         "such as 'loss' or keep a validation split")
+        if not isinstance(monitor, str):
+            continue
+        if monitor.startswith("val_") and validation == 0:
+            why = ("data.validation_split is 0" if not data.get("validation_split") else
+                   "data.validation_split is too small for the data")
+            v.error(path + ("monitor",), f"monitors {monitor!r} but {why} (no validation "
+                                         "data); monitor a training quantity such as 'loss' "
+                                         "or keep a validation split")
+        elif monitor not in logged:
+            v.error(path + ("monitor",), f"monitors {monitor!r}, which the run does not log"
+                                         f"{suggestion(monitor, sorted(logged))}; it logs "
+                                         f"{', '.join(sorted(logged))}")
+
+
+def _logged(metrics, validation: bool) -> set:
+    """The names in the epoch logs of a run with these metrics."""
+    names = ["loss"]
+    for name in metrics:
+        try:
+            names.append(registry.lookup("metric", name)().name)
+        except Exception:  # an unknown metric is reported by _check_metrics
+            names.append(str(name))
+    return set(names) | {"lr"} | ({"val_" + n for n in names} if validation else set())
+
+
+def _validation_samples(data: dict) -> "int | None":
+    """Validation samples of a generated dataset (None when the size is not known before
+    the data are read)."""
+    split = data.get("validation_split")
+    if not split:
+        return 0
+    if not isinstance(data.get("n"), int):
+        return None
+    count = int(round(data["n"] * split))
+    limit = (data.get("limit") or {}).get("validation")
+    return min(count, limit) if limit else count
+
+
+def _check_splits(v: Validator, data) -> None:
+    """Splits of a generated dataset that leave no validation or no training data."""
+    if not isinstance(data, dict) or not isinstance(data.get("n"), int):
+        return
+    n = data["n"]
+    val = int(round(n * (data.get("validation_split") or 0)))
+    test = int(round(n * (data.get("test_split") or 0)))
+    if data.get("validation_split") and val == 0:
+        v.error(("data", "validation_split"), f"leaves no validation data: "
+                                              f"{data['validation_split']} of data.n={n} "
+                                              "samples rounds to 0; use a larger split or "
+                                              "more samples (or 0 for no validation)")
+    if n - val - test < 1:
+        v.error(("data", "n"), f"leaves no training data: {n} samples minus {val} for "
+                               f"validation and {test} for test")
+
+
+def _output_width(model) -> "int | None":
+    """The number of outputs of the model's last layer, when the config says it."""
+    if not isinstance(model, dict):
+        return None
+    layers = model.get("layers")
+    if isinstance(layers, list):
+        for layer in reversed(layers):
+            args = layer.get("args", {}) if isinstance(layer, dict) else {}
+            for key in ("out_features", "num_classes"):
+                if isinstance(args.get(key), int):
+                    return args[key]
+        return None
+    args = model.get("args", {})
+    if isinstance(args.get("sizes"), (list, tuple)) and args["sizes"]:
+        return args["sizes"][-1]
+    return args.get("num_classes") if isinstance(args.get("num_classes"), int) else None
+
+
+def _check_task(v: Validator, top: dict) -> None:
+    """A classification loss needs class labels and at least 2 outputs; a regression loss
+    needs real-valued targets."""
+    data, losses = top.get("data"), top.get("losses")
+    if not isinstance(data, dict) or not isinstance(losses, list) or not losses:
+        return
+    dataset = data.get("dataset")
+    task = (registry.info(registry.lookup("dataset", dataset)).get("task")
+            if registry.contains("dataset", dataset) else None)
+    path = ("losses",) if len(losses) > 1 else ("loss",)
+    regression = is_regression(losses)
+    if task == "classification" and regression:
+        v.error(path, f"{losses[0]['type']} compares real values, but dataset '{dataset}' "
+                      "has class labels; use CrossEntropyLoss")
+    elif task == "regression" and not regression:
+        v.error(path, f"{losses[0]['type']} takes class labels, but dataset '{dataset}' has "
+                      "real-valued targets; use MSELoss or L1Loss")
+    elif not regression and _output_width(top.get("model")) == 1:
+        v.error(path, f"{losses[0]['type']} needs one output per class (at least 2), but the "
+                      "model has 1 output (its loss would be 0 whatever the weights)")
+
+
+_RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def _check_name(v: Validator, top: dict) -> None:
+    """A run name is one path component: runs/<name> must stay inside runs/."""
+    name = top.get("name")
+    if isinstance(name, str) and (not _RUN_NAME.fullmatch(name) or ".." in name):
+        v.error(("name",), f"run name {name!r} is not a single directory name (letters, "
+                           "digits, '.', '_', '-'; no '/', no '..'): runs/<name> would lie "
+                           "outside runs/; set output_dir to choose another directory")
 
 
 def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) -> dict:
@@ -479,6 +592,9 @@ def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) ->
         top["regularization"]["per_layer"] = _check_per_layer(
             v, top["regularization"].get("per_layer"))
     _check_monitors(v, top)
+    _check_splits(v, top.get("data"))
+    _check_task(v, top)
+    _check_name(v, top)
     if top.get("output_dir") is None and isinstance(top.get("name"), str):
         top["output_dir"] = os.path.join("runs", top["name"])
     v.raise_if_errors()
