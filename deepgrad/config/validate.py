@@ -332,6 +332,9 @@ def _check_data(v: Validator, raw, path=("data",)):
         return MISSING
     dataset = raw.get("dataset")
     options = {}
+    if dataset is not None and not isinstance(dataset, str):
+        v.error(path + ("dataset",), f"expected the name of a dataset, got {_describe(dataset)}")
+        dataset = None
     if dataset is not None:
         if not registry.contains("dataset", dataset):
             v.error(path + ("dataset",), registry.unknown_message("dataset", dataset))
@@ -551,6 +554,43 @@ def _check_task(v: Validator, top: dict) -> None:
                       "model has 1 output (its loss would be 0 whatever the weights)")
 
 
+def _check_forward(v: Validator, top: dict) -> None:
+    """A zero sample of the dataset's shape must pass through the model (a Linear whose
+    in_features do not match the data fails here, not at the first batch), and a classifier
+    needs an output per class. Built with its own generator: the run's streams are not
+    touched."""
+    data, model = top.get("data"), top.get("model")
+    if v.errors or not isinstance(data, dict) or not isinstance(model, dict) \
+            or not registry.contains("dataset", data.get("dataset")):
+        return
+    sample = registry.info(registry.lookup("dataset", data["dataset"])).get("sample")
+    if sample is None:
+        return
+    if data.get("preprocessing", {}).get("flatten"):
+        sample = (int(np.prod(sample)),)
+    from deepgrad import no_grad
+    from deepgrad.config.build import build_model
+    from deepgrad.nn.init import parameter_budget
+
+    generator = np.random.default_rng(0)
+    try:
+        with parameter_budget(4 * MAX_LAYER_PARAMETERS, _too_big), no_grad():
+            net = build_model(model, {"init": generator, "dropout": generator})
+            net.eval()
+            output = net(np.zeros((2, *sample), np.float32))
+    except Exception as error:  # the layer's own message says what does not fit
+        v.error(("model",), f"a sample of dataset '{data['dataset']}' (shape "
+                            f"{tuple(sample)}) does not pass through the model: {error}")
+        return
+    output = output[0] if isinstance(output, (tuple, list)) else output
+    classes = data.get("num_classes")
+    width = output.shape[-1] if getattr(output, "ndim", 0) else None
+    if isinstance(classes, int) and width is not None and width < classes \
+            and not is_regression(top.get("losses")):
+        v.error(("data", "num_classes"), f"{classes} classes but the model has {width} "
+                                         "outputs; give the last layer one output per class")
+
+
 _RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
@@ -595,6 +635,7 @@ def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) ->
     _check_splits(v, top.get("data"))
     _check_task(v, top)
     _check_name(v, top)
+    _check_forward(v, top)
     if top.get("output_dir") is None and isinstance(top.get("name"), str):
         top["output_dir"] = os.path.join("runs", top["name"])
     v.raise_if_errors()
