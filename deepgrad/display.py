@@ -158,43 +158,6 @@ def image_html(path: str, width: str = "100%") -> str:
             f'src="data:image/png;base64,{data}"/>')
 
 
-def markdown_html(text: str) -> str:
-    """The markdown that deepgrad writes (headings, pipe tables, bullets, paragraphs) as HTML."""
-    out, table, para = [], [], []
-
-    def flush():
-        if table:
-            rows = _table_rows(table)
-            out.append(html_table(rows[0], rows[1:]) if rows else "")
-            table.clear()
-        if para:
-            out.append("<p>" + html.escape(" ".join(para)) + "</p>")
-            para.clear()
-
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            if para:
-                flush()
-            table.append(stripped)
-            continue
-        if table:
-            flush()
-        if not stripped:
-            flush()
-        elif stripped.startswith("#"):
-            flush()
-            level = min(len(stripped) - len(stripped.lstrip("#")), 6)
-            out.append(f"<h{level}>{html.escape(stripped.lstrip('#').strip())}</h{level}>")
-        elif stripped.startswith(("- ", "* ")):
-            flush()
-            out.append(f"<li>{html.escape(stripped[2:])}</li>")
-        else:
-            para.append(stripped)
-    flush()
-    return "\n".join(out)
-
-
 def history_figure(history, path=None):
     """Loss and metric curves of a training History, each metric's training and validation
     values in one panel (integer epoch ticks): a PNG at `path` (returned), or the Figure."""
@@ -289,19 +252,17 @@ def text_table(rows, width: int = 100) -> str:
     return "\n\n".join(parts)
 
 
-def markdown_text(text: str, width: int = 100) -> str:
-    """deepgrad's markdown for a terminal: tables as compact aligned columns that fit `width`,
-    headings and paragraphs as plain lines (wrapped)."""
-    import textwrap
-
-    out, table, para = [], [], []
+def markdown_blocks(text: str) -> list:
+    """The blocks of the markdown deepgrad writes: ("heading", level, text), ("table",
+    rows), ("item", text), ("paragraph", text) and ("blank",); images are left out."""
+    blocks, table, para = [], [], []
 
     def flush():
         if table:
-            out.append(text_table(_table_rows(table), width))
+            blocks.append(("table", _table_rows(table)))
             table.clear()
         if para:
-            out.append(textwrap.fill(" ".join(para), width))
+            blocks.append(("paragraph", " ".join(para)))
             para.clear()
 
     for line in text.splitlines():
@@ -310,24 +271,59 @@ def markdown_text(text: str, width: int = 100) -> str:
             if para:
                 flush()
             table.append(stripped)
-        elif not stripped:
+            continue
+        if line[:1].isspace() and stripped and blocks and blocks[-1][0] == "item" \
+                and not (para or table):
+            blocks[-1] = ("item", f"{blocks[-1][1]} {stripped}")   # an item's next line
+            continue
+        if table or not stripped or stripped.startswith(("#", "![", "- ", "* ")):
             flush()
-            out.append("")
+        if not stripped:
+            blocks.append(("blank",))
         elif stripped.startswith("#"):
-            flush()
-            title = stripped.lstrip("#").strip()
-            out.append(title.upper() if stripped.startswith("## ") else title)
-        elif stripped.startswith("!["):
-            flush()  # an image: the figure paths are printed apart
+            level = min(len(stripped) - len(stripped.lstrip("#")), 6)
+            blocks.append(("heading", level, stripped.lstrip("#").strip()))
         elif stripped.startswith(("- ", "* ")):
-            flush()
-            para.append("- " + stripped[2:])
-        else:
-            if table:
-                flush()
+            blocks.append(("item", stripped[2:]))
+        elif not stripped.startswith("!["):
             para.append(stripped)
     flush()
-    text = "\n".join(out)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip("\n")
+    return blocks
+
+
+def markdown_html(text: str) -> str:
+    """The markdown that deepgrad writes (headings, pipe tables, bullets, paragraphs) as HTML."""
+    out = []
+    for block in markdown_blocks(text):
+        kind = block[0]
+        if kind == "heading":
+            out.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+        elif kind == "table" and block[1]:
+            out.append(html_table(block[1][0], block[1][1:]))
+        elif kind == "item":
+            out.append(f"<li>{html.escape(block[1])}</li>")
+        elif kind == "paragraph":
+            out.append(f"<p>{html.escape(block[1])}</p>")
+    return "\n".join(out)
+
+
+def markdown_text(text: str, width: int = 100) -> str:
+    """deepgrad's markdown for a terminal: tables as compact aligned columns that fit `width`
+    (wide ones split into blocks of columns), headings and paragraphs as plain lines."""
+    import textwrap
+
+    out = []
+    for block in markdown_blocks(text):
+        kind = block[0]
+        if kind == "heading":
+            out.append(block[2].upper() if block[1] == 2 else block[2])
+        elif kind == "table":
+            out.append(text_table(block[1], width))
+        elif kind == "item":
+            out.append(textwrap.fill(block[1], width, initial_indent="- ",
+                                     subsequent_indent="  "))
+        elif kind == "paragraph":
+            out.append(textwrap.fill(block[1], width))
+        elif out and out[-1] != "":
+            out.append("")
+    return "\n".join(out).strip("\n")

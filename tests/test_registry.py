@@ -73,3 +73,34 @@ def test_fit_trainer_and_mlp_resolve_names_through_the_registry():
     history, trainer = dg.fit(model, (x, y), epochs=1, optimizer="rmsprop", verbose=0)
     assert isinstance(trainer, Trainer) and isinstance(trainer.optimizer, optim.RMSprop)
     assert np.isfinite(history.history["loss"][0])
+
+
+# containers of modules built in Python: nothing a config could describe
+PYTHON_CONTAINERS = {"Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+
+
+def test_every_public_module_class_of_nn_is_registered():
+    """A layer or loss added to deepgrad.nn without @register would be unknown to configs."""
+    import inspect
+
+    unregistered = [name for name, obj in vars(nn).items()
+                    if inspect.isclass(obj) and issubclass(obj, nn.Module)
+                    and name not in PYTHON_CONTAINERS
+                    and all(registry.name_of(kind, obj) != name
+                            for kind in ("layer", "loss", "model"))]
+    assert unregistered == [], f"add @register(...) to {unregistered}"
+
+
+def test_every_optimizer_and_schedule_is_registered():
+    import inspect
+
+    from deepgrad.optim import Optimizer, lr_scheduler
+
+    optimizers = [n for n, o in vars(optim).items() if inspect.isclass(o)
+                  and issubclass(o, Optimizer) and o is not Optimizer]
+    schedules = [n for n, o in vars(lr_scheduler).items() if inspect.isclass(o)
+                 and o.__module__ == lr_scheduler.__name__ and hasattr(o, "step")
+                 and not n.startswith("_") and n != "LRScheduler"]
+    assert optimizers and schedules
+    assert [n for n in optimizers if registry.name_of("optimizer", vars(optim)[n]) != n] == []
+    assert [n for n in schedules if not registry.contains("schedule", n)] == []

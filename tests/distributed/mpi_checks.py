@@ -100,6 +100,30 @@ def check_equivalence(dtype, overlap, n=203, batch_size=32, steps=50, batch_norm
             "buckets": len(optimizer.buckets), "reductions": optimizer.reductions}
 
 
+def check_trainer_with_clipping():
+    """Trainer.fit with a DistributedOptimizer: gradients averaged BEFORE the norm is clipped
+    (synchronize, then clip), metrics all-reduced: the single-process history and weights."""
+    from deepgrad.training import Trainer
+
+    data = make_data(203, dtype="float64")
+    results = []
+    for distributed in (False, True):
+        model = make_mlp("float64")
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loader = DataLoader(data, 32, shuffle=True, generator=5)
+        if distributed:
+            optimizer = dist.DistributedOptimizer(optimizer, bucket_cap_mb=0.001)
+            loader = dist.DistributedDataLoader(data, 32, shuffle=True, generator=5)
+        trainer = Trainer(model, "cross_entropy", optimizer, grad_clip_norm=0.05)
+        history = trainer.fit(loader, epochs=2, verbose=0)
+        results.append(([p.data.copy() for p in model.parameters()], history.history))
+    (single, single_logs), (mine, my_logs) = results
+    return {"relative_difference": relative_difference(mine, single),
+            "loss_difference": max(abs(a - b) for a, b in zip(single_logs["loss"],
+                                                               my_logs["loss"])),
+            "accuracy": [single_logs["accuracy"], my_logs["accuracy"]]}
+
+
 def check_sampler(n=203, batch_size=32, epochs=2):
     data = make_data(n)
     ids = TensorDataset(np.arange(n), np.zeros(n, np.int64))
@@ -264,6 +288,26 @@ def check_run_writes(directory):
             "sync_layers": sum(isinstance(m, dist.SyncBatchNorm) for m in run.model.modules())}
 
 
+def doc_snippet() -> str:
+    """The Python example of docs/distributed.md."""
+    import re
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "distributed.md"), encoding="utf-8") as stream:
+        (code,) = re.findall(r"```python\n(.*?)```", stream.read(), re.S)
+    return code
+
+
+def check_doc_snippet():
+    """The documented loop runs as written on every rank; the ranks end identical."""
+    namespace = {}
+    exec(compile(doc_snippet(), "docs/distributed.md", "exec"), namespace)
+    weights = np.concatenate([p.data.ravel() for p in namespace["model"].parameters()])
+    spread = dist.allreduce(weights.astype(np.float64), "max") - \
+        -dist.allreduce(-weights.astype(np.float64), "max")
+    return {"spread": float(np.max(np.abs(spread))), "loss": float(namespace["loss"].item())}
+
+
 CHECKS = {
     "broadcast": check_broadcast,
     "equivalence_float32": lambda: check_equivalence("float32", overlap=False),
@@ -272,6 +316,8 @@ CHECKS = {
     "equivalence_float32_overlap": lambda: check_equivalence("float32", overlap=True),
     "equivalence_sync_batchnorm": lambda: check_equivalence("float64", overlap=False,
                                                             batch_norm=True),
+    "trainer_with_clipping": check_trainer_with_clipping,
+    "doc_snippet": check_doc_snippet,
     "sampler": check_sampler,
     "sync_batchnorm": check_sync_batchnorm,
     "metrics": check_metrics,

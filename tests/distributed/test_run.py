@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
 
 from deepgrad.io import load_checkpoint
 from deepgrad.runner import Run
-from tests.distributed.mpi_harness import PYTHON, require_mpi, run_command
+from tests.distributed.mpi_harness import PYTHON, require_mpi, run_command, run_ranks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -87,3 +88,23 @@ def test_resume_with_two_ranks_from_a_one_rank_checkpoint(runs):
     # the metrics are all-reduced: the global batch's loss, every epoch
     np.testing.assert_allclose(two.metrics["loss"], single.metrics["loss"], rtol=1e-5)
     np.testing.assert_allclose(two.metrics["val_accuracy"], single.metrics["val_accuracy"])
+
+
+def test_a_rank_killed_mid_epoch_ends_the_job_and_resume_continues(runs):
+    """2 ranks train 4 epochs; rank 1 is SIGKILLed in epoch 2 (step 8 of 6 per epoch): the job
+    ends non-zero with mpiexec's message within 30 s, rank 0's checkpoint of epoch 1 is
+    intact, and `--resume --nproc 2` ends with the single process's weights."""
+    base, config = runs
+    out = base / "killed"
+    argv = [PYTHON, os.path.join(HERE, "kill_rank.py"), "8", "train", str(config), "--out",
+            str(out), "--quiet"]
+    began = time.monotonic()
+    done = run_ranks(2, argv, 60, env={"PYTHONPATH": ROOT}, cwd=ROOT)
+    assert time.monotonic() - began < 30
+    assert done.returncode != 0
+    assert "rank 1 is killed at step 8" in done.stdout
+    assert "signal 9" in done.stderr, done.stderr
+    assert weights(out)[1].epoch == 1
+    train(config, out, 2, extra=["--resume"])
+    assert weights(out)[1].epoch == 4
+    assert_same_weights(out, base / "single")

@@ -228,3 +228,10 @@ def test_sharded_evaluation_loader_covers_the_dataset_once():
     with pytest.raises(ValueError, match="2 samples cannot be split over 3 ranks"):
         dist.ShardedDataLoader(TensorDataset(np.arange(2)), 4,
                                sampler=dist.DistributedSampler(3, 0))
+
+
+def test_the_documented_example_runs_in_one_process(capsys):
+    from tests.distributed.mpi_checks import doc_snippet
+
+    exec(compile(doc_snippet(), "docs/distributed.md", "exec"), {})
+    assert "loss of rank 0's last shard:" in capsys.readouterr().out
