@@ -623,7 +623,11 @@ def _check_forward(v: Validator, top: dict) -> None:
     output = output[0] if isinstance(output, (tuple, list)) else output
     classes = data.get("num_classes")
     width = output.shape[-1] if getattr(output, "ndim", 0) else None
-    if isinstance(classes, int) and width is not None and width < classes \
+    task = registry.info(registry.lookup("dataset", data["dataset"])).get("task")
+    if task == "regression" and width not in (None, 1):
+        v.error(("model",), f"dataset '{data['dataset']}' has one target per sample, but the "
+                            f"model has {width} outputs; end the model with 1 output")
+    elif isinstance(classes, int) and width is not None and width < classes \
             and not is_regression(top.get("losses")):
         v.error(("data", "num_classes"), f"{classes} classes but the model has {width} "
                                          "outputs; give the last layer one output per class")

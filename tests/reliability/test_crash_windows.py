@@ -165,6 +165,10 @@ def test_kill_at_20_random_moments(tmp_path, name, config, settings):
 
     full = tmp_path / "full"
     assert _train(config, full, settings) == 0
+    start = time.perf_counter()   # the length of a whole run in a fresh process
+    assert run_killed(str(tmp_path / "e.txt"), "count:0:none", ["train", config, "--out",
+                      tmp_path / "timed", "-q", "--set", *settings]).returncode == 0
+    duration = time.perf_counter() - start
     generator = random.Random(22)
     env = dict(os.environ, PYTHONPATH=ROOT, OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
     killed_during_training = 0
@@ -173,7 +177,7 @@ def test_kill_at_20_random_moments(tmp_path, name, config, settings):
         proc = subprocess.Popen([sys.executable, "-m", "deepgrad", "train", config, "--out",
                                  str(work), "-q", "--set", *settings], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(generator.uniform(0.8, 4.0))
+        time.sleep(generator.uniform(0.2, 0.95) * duration)
         proc.send_signal(signal.SIGKILL)
         killed_during_training += proc.wait() == -signal.SIGKILL
         resume = ["--resume"] if (work / "checkpoints" / "last.safetensors").exists() else []
