@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from deepgrad.config.loader import apply_overrides, parse_yaml, split_path
 from deepgrad.config.schema import MISSING, ConfigError, Field, Validator, suggestion
@@ -104,7 +104,6 @@ class Sweep:
     timeout: "float | None"
     storage: dict
     output_dir: str
-    settings: dict = field(default_factory=dict)   # the normalized sweep section, as stored
 
     @property
     def storage_url(self) -> str:
@@ -181,8 +180,12 @@ def load_sweep(path, trials=None, timeout=None, storage=None, output_dir=None) -
     section.setdefault("sampler", "tpe")
     section.setdefault("pruner", "none")
     if trials is not None:
+        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise ConfigError([f"--trials: must be an integer >= 1, got {trials!r}"], path)
         section["trials"] = trials
     if timeout is not None:
+        if not timeout > 0:
+            raise ConfigError([f"--timeout: must be > 0 seconds, got {timeout!r}"], path)
         section["timeout"] = timeout
     if storage is not None:
         section["storage"]["url"] = storage
@@ -201,13 +204,12 @@ def load_sweep(path, trials=None, timeout=None, storage=None, output_dir=None) -
     v.raise_if_errors()
     if pruner["type"] == "hyperband" and pruner["max_resource"] is None:
         pruner["max_resource"] = base_config["training"]["epochs"]
-    out = output_dir or section["output_dir"] or os.path.join("runs", "sweeps", name)
-    section.update(name=name, trials=trials, sampler=sampler, pruner=pruner, output_dir=out)
+    out = os.fspath(output_dir or section["output_dir"] or os.path.join("runs", "sweeps", name))
     return Sweep(path=path, name=name, base_path=base_path, base_raw=base_raw,
                  base_positions=base_positions, base_config=base_config, space=space,
                  metric=metric, direction=direction, epoch=section["objective"]["epoch"],
                  sampler=sampler, pruner=pruner, trials=trials, timeout=section["timeout"],
-                 storage=section["storage"], output_dir=out, settings=section)
+                 storage=section["storage"], output_dir=out)
 
 
 def _load_base(v: Validator, base_path: str, fixed) -> tuple:
@@ -365,9 +367,11 @@ def _probe(v: Validator, param: Param, base_raw: dict, base_positions: dict, bas
     config's validation (reported once per parameter, at the space entry)."""
     where = v.where(("space", param.name), True)
     for label, value in param.probes():
+        # the keys of one parameter take the value together (a layer's out_features and
+        # the next one's in_features): validated as one config
+        raw = copy.deepcopy(base_raw)
+        marks = dict(base_positions)
         for key in param.keys:
-            raw = copy.deepcopy(base_raw)
-            marks = dict(base_positions)
             try:
                 _set_key(raw, key, value)
             except ConfigError as error:
@@ -378,14 +382,14 @@ def _probe(v: Validator, param: Param, base_raw: dict, base_positions: dict, bas
             for depth in range(1, len(parts)):       # a new section is located here too
                 marks.setdefault(parts[:depth], (where, where))
             marks[parts] = (where, where)
-            try:
-                validate_config(raw, source=base_path, marks=marks,
-                                base_dir=os.path.dirname(base_path))
-            except ConfigError as error:
-                message = error.errors[0]
-                if message.startswith(where + ": "):
-                    message = message[len(where) + 2:]
-                v.error(("space", param.name), f"{label} = {value!r} does not fit the base "
-                                               f"config {os.path.basename(base_path)}: "
-                                               f"{message}", at_key=True)
-                return
+        try:
+            validate_config(raw, source=base_path, marks=marks,
+                            base_dir=os.path.dirname(base_path))
+        except ConfigError as error:
+            message = error.errors[0]
+            if message.startswith(where + ": "):
+                message = message[len(where) + 2:]
+            v.error(("space", param.name), f"{label} = {value!r} does not fit the base "
+                                           f"config {os.path.basename(base_path)}: "
+                                           f"{message}", at_key=True)
+            return
