@@ -423,7 +423,15 @@ def _message(error: BaseException) -> str:
 
     if isinstance(error, (RunError, SweepError, ValueError, FileNotFoundError)):
         return text
-    return f"{type(error).__name__}: {text}"
+    # no Python class name in front: say what happened in words
+    if isinstance(error, KeyError) and error.args:
+        return f"missing key {error.args[0]}" if not isinstance(error.args[0], str) \
+            or " " not in error.args[0] else error.args[0]
+    if isinstance(error, MemoryError):
+        return f"out of memory{': ' + text if text != 'MemoryError' else ''}"
+    if isinstance(error, RecursionError):
+        return f"nested too deeply ({text})"
+    return text
 
 
 def _end_progress_lines() -> None:

@@ -11,18 +11,23 @@ from deepgrad import data as D
 from deepgrad.registry import register
 from deepgrad.config.schema import Field
 
-_N = Field("int", min=1, help="number of samples generated")
-_NOISE = Field("float", min=0.0, help="standard deviation of the Gaussian noise")
+_N = Field("int", min=1, max=10_000_000, help="number of samples generated")
+_NOISE = Field("float", min=0.0, max=1e6, help="standard deviation of the Gaussian noise")
 
 
-def _dataset(name: str, **options):
+def _dataset(name: str, task=None, sample=None, **options):
+    """Register a dataset builder with its options; `task` ("classification": integer class
+    labels, "regression": real targets) and `sample` (the shape of one input) let validation
+    match the loss to the labels and pass a sample through the model."""
     def decorate(fn):
         fn.options = options
-        return register("dataset", name)(fn)
+        info = {k: v for k, v in (("task", task), ("sample", sample)) if v is not None}
+        return register("dataset", name, **info)(fn)
     return decorate
 
 
-@_dataset("fashion_mnist", root=Field("str", default=None, nullable=True,
+@_dataset("fashion_mnist", "classification", (1, 28, 28),
+          root=Field("str", default=None, nullable=True,
                                       help="directory of the IDX files"))
 def fashion_mnist(cfg, generator):
     flatten = cfg["preprocessing"]["flatten"]
@@ -31,20 +36,20 @@ def fashion_mnist(cfg, generator):
     return x_train, y_train, x_test, y_test
 
 
-@_dataset("spirals", n=_N, noise=_NOISE, num_classes=Field("int", min=2))
+@_dataset("spirals", "classification", (2,), n=_N, noise=_NOISE, num_classes=Field("int", min=2))
 def spirals(cfg, generator):
     x, y = D.make_spirals(cfg.get("n", 300), cfg.get("num_classes", 3), cfg.get("noise", 0.2),
                           generator=generator)
     return x, y, None, None
 
 
-@_dataset("moons", n=_N, noise=_NOISE)
+@_dataset("moons", "classification", (2,), n=_N, noise=_NOISE)
 def moons(cfg, generator):
     x, y = D.make_moons(cfg.get("n", 200), cfg.get("noise", 0.1), generator=generator)
     return x, y, None, None
 
 
-@_dataset("circles", n=_N, noise=_NOISE,
+@_dataset("circles", "classification", (2,), n=_N, noise=_NOISE,
           factor=Field("float", min=0.0, max=1.0, exclusive=True, help="inner radius"))
 def circles(cfg, generator):
     x, y = D.make_circles(cfg.get("n", 200), cfg.get("noise", 0.05), cfg.get("factor", 0.5),
@@ -52,15 +57,15 @@ def circles(cfg, generator):
     return x, y, None, None
 
 
-@_dataset("xor", n=_N, noise=_NOISE)
+@_dataset("xor", "classification", (2,), n=_N, noise=_NOISE)
 def xor(cfg, generator):
     x, y = D.make_xor(cfg.get("n", 200), cfg.get("noise", 0.1), generator=generator)
     return x, y, None, None
 
 
-@_dataset("regression", n=_N, noise=_NOISE,
+@_dataset("regression", "regression", (1,), n=_N, noise=_NOISE,
           target=Field("str", choices=("abs", "square", "sin", "step")),
-          low=Field("float"), high=Field("float"))
+          low=Field("float", min=-1e6, max=1e6), high=Field("float", min=-1e6, max=1e6))
 def regression(cfg, generator):
     x, y = D.make_regression_1d(cfg.get("n", 200), cfg.get("target", "sin"),
                                 cfg.get("noise", 0.0), generator=generator,

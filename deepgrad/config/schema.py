@@ -329,9 +329,9 @@ def _annotation_kinds(param) -> set:
 # --------------------------------------------------------------------------------------------
 TRAINING = Field("section", fields={
     "epochs": Field("int", 10, min=1),
-    "batch_size": Field("int", 32, min=1),
-    "eval_batch_size": Field("int", 256, min=1),
-    "seed": Field("int", 0, min=0),
+    "batch_size": Field("int", 32, min=1, max=1 << 24),
+    "eval_batch_size": Field("int", 256, min=1, max=1 << 24),
+    "seed": Field("int", 0, min=0, max=2 ** 64 - 1),
     "metrics": Field("list", None, nullable=True, item=Field("str")),
     "verbose": Field("int", 1, min=0, max=2),
     "aux_weight_decay": Field("str", None, nullable=True, choices=("linear", "exponential")),
@@ -349,7 +349,8 @@ REGULARIZATION = Field("section", fields={
     "per_layer": Field("dict", None, nullable=True,
                        help="parameter-name pattern -> {l1: ..., l2: ...}"),
     "input_noise": Field("float", 0.0, min=0.0),
-    "grad_clip": Field("float", None, nullable=True, min=0.0, exclusive=False),
+    "grad_clip": Field("float", None, nullable=True, min=0.0, exclusive=True,
+                       help="the largest global gradient norm (> 0), or null"),
 })
 _PENALTY = Field("section", fields={"l1": Field("float", 0.0, min=0.0),
                                     "l2": Field("float", 0.0, min=0.0)})

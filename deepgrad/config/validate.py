@@ -45,9 +45,20 @@ def _inline_args(v: Validator, spec: dict, path, reserved) -> tuple:
     return args, paths
 
 
+MAX_LAYER_PARAMETERS = 1 << 27   # values of one layer's parameters (512 MiB in float32)
+
+
+def _too_big(shape, size) -> str:
+    return (f"a parameter of shape {shape} ({size} values) is more than the limit of "
+            f"{MAX_LAYER_PARAMETERS} values per layer")
+
+
 def _dry_build(v: Validator, target, args: dict, path, owner: str, **extra):
+    from deepgrad.nn.init import parameter_budget
+
     try:
-        return target(**layer_args(args), **extra)
+        with parameter_budget(MAX_LAYER_PARAMETERS, _too_big):
+            return target(**layer_args(args), **extra)
     except (ValueError, TypeError, KeyError) as error:
         text = str(error.args[0]) if error.args else str(error)
         v.error(path, text if text.startswith(owner) else f"{owner}: {text}")
@@ -321,6 +332,9 @@ def _check_data(v: Validator, raw, path=("data",)):
         return MISSING
     dataset = raw.get("dataset")
     options = {}
+    if dataset is not None and not isinstance(dataset, str):
+        v.error(path + ("dataset",), f"expected the name of a dataset, got {_describe(dataset)}")
+        dataset = None
     if dataset is not None:
         if not registry.contains("dataset", dataset):
             v.error(path + ("dataset",), registry.unknown_message("dataset", dataset))
@@ -468,11 +482,10 @@ def _default(target, name: str):
 
 
 def _check_monitors(v: Validator, top: dict) -> None:
-    """A callback watching "val_..." needs validation data."""
+    """What a callback or ReduceLROnPlateau watches must be a quantity the run logs ("loss",
+    the metrics, "lr", and their "val_" forms when there is validation data)."""
     data, training = top.get("data"), top.get("training")
     if not isinstance(data, dict) or not isinstance(training, dict):
-        return
-    if data.get("validation_split") != 0.0:
         return
     watchers = [(("training", "callbacks", i),
                  spec["args"].get("monitor", _default(registry.lookup("callback", spec["type"]),
@@ -481,11 +494,155 @@ def _check_monitors(v: Validator, top: dict) -> None:
     schedule = top.get("schedule")
     if isinstance(schedule, dict) and schedule.get("type") == "ReduceLROnPlateau":
         watchers.append((("schedule",), schedule.get("monitor")))
+    validation = _validation_samples(data)
+    logged = _logged(training.get("metrics") or [], validation != 0)
     for path, monitor in watchers:
-        if isinstance(monitor, str) and monitor.startswith("val_"):
-            v.error(path + ("monitor",), f"monitors {monitor!r} but data.validation_split is "
-                                         "0 (no validation data); monitor a training quantity "
-                                         "such as 'loss' or keep a validation split")
+        if not isinstance(monitor, str):
+            continue
+        if monitor.startswith("val_") and validation == 0:
+            why = ("data.validation_split is 0" if not data.get("validation_split") else
+                   "data.validation_split is too small for the data")
+            v.error(path + ("monitor",), f"monitors {monitor!r} but {why} (no validation "
+                                         "data); monitor a training quantity such as 'loss' "
+                                         "or keep a validation split")
+        elif monitor not in logged:
+            v.error(path + ("monitor",), f"monitors {monitor!r}, which the run does not log"
+                                         f"{suggestion(monitor, sorted(logged))}; it logs "
+                                         f"{', '.join(sorted(logged))}")
+
+
+def _logged(metrics, validation: bool) -> set:
+    """The names in the epoch logs of a run with these metrics."""
+    names = ["loss"]
+    for name in metrics:
+        try:
+            names.append(registry.lookup("metric", name)().name)
+        except Exception:  # an unknown metric is reported by _check_metrics
+            names.append(str(name))
+    return set(names) | {"lr"} | ({"val_" + n for n in names} if validation else set())
+
+
+def _validation_samples(data: dict) -> "int | None":
+    """Validation samples of a generated dataset (None when the size is not known before
+    the data are read)."""
+    split = data.get("validation_split")
+    if not split:
+        return 0
+    if not isinstance(data.get("n"), int):
+        return None
+    count = int(round(data["n"] * split))
+    limit = (data.get("limit") or {}).get("validation")
+    return min(count, limit) if limit else count
+
+
+def _check_splits(v: Validator, data) -> None:
+    """Splits of a generated dataset that leave no validation or no training data."""
+    if not isinstance(data, dict) or not isinstance(data.get("n"), int):
+        return
+    n = data["n"]
+    val = int(round(n * (data.get("validation_split") or 0)))
+    test = int(round(n * (data.get("test_split") or 0)))
+    if data.get("validation_split") and val == 0:
+        v.error(("data", "validation_split"), f"leaves no validation data: "
+                                              f"{data['validation_split']} of data.n={n} "
+                                              "samples rounds to 0; use a larger split or "
+                                              "more samples (or 0 for no validation)")
+    if n - val - test < 1:
+        v.error(("data", "n"), f"leaves no training data: {n} samples minus {val} for "
+                               f"validation and {test} for test")
+
+
+def _output_width(model) -> "int | None":
+    """The number of outputs of the model's last layer, when the config says it."""
+    if not isinstance(model, dict):
+        return None
+    layers = model.get("layers")
+    if isinstance(layers, list):
+        for layer in reversed(layers):
+            args = layer.get("args", {}) if isinstance(layer, dict) else {}
+            for key in ("out_features", "num_classes"):
+                if isinstance(args.get(key), int):
+                    return args[key]
+        return None
+    args = model.get("args", {})
+    if isinstance(args.get("sizes"), (list, tuple)) and args["sizes"]:
+        return args["sizes"][-1]
+    return args.get("num_classes") if isinstance(args.get("num_classes"), int) else None
+
+
+def _check_task(v: Validator, top: dict) -> None:
+    """A classification loss needs class labels and at least 2 outputs; a regression loss
+    needs real-valued targets."""
+    data, losses = top.get("data"), top.get("losses")
+    if not isinstance(data, dict) or not isinstance(losses, list) or not losses:
+        return
+    dataset = data.get("dataset")
+    task = (registry.info(registry.lookup("dataset", dataset)).get("task")
+            if registry.contains("dataset", dataset) else None)
+    path = ("losses",) if len(losses) > 1 else ("loss",)
+    regression = is_regression(losses)
+    if task == "classification" and regression:
+        v.error(path, f"{losses[0]['type']} compares real values, but dataset '{dataset}' "
+                      "has class labels; use CrossEntropyLoss")
+    elif task == "regression" and not regression:
+        v.error(path, f"{losses[0]['type']} takes class labels, but dataset '{dataset}' has "
+                      "real-valued targets; use MSELoss or L1Loss")
+    elif not regression and _output_width(top.get("model")) == 1:
+        v.error(path, f"{losses[0]['type']} needs one output per class (at least 2), but the "
+                      "model has 1 output (its loss would be 0 whatever the weights)")
+
+
+def _check_forward(v: Validator, top: dict) -> None:
+    """A zero sample of the dataset's shape must pass through the model (a Linear whose
+    in_features do not match the data fails here, not at the first batch), and a classifier
+    needs an output per class. Built with its own generator: the run's streams are not
+    touched."""
+    data, model = top.get("data"), top.get("model")
+    if v.errors or not isinstance(data, dict) or not isinstance(model, dict) \
+            or not registry.contains("dataset", data.get("dataset")):
+        return
+    sample = registry.info(registry.lookup("dataset", data["dataset"])).get("sample")
+    if sample is None:
+        return
+    if data.get("preprocessing", {}).get("flatten"):
+        sample = (int(np.prod(sample)),)
+    from deepgrad import no_grad
+    from deepgrad.config.build import build_model
+    from deepgrad.nn.init import parameter_budget
+
+    generator = np.random.default_rng(0)
+    try:
+        with parameter_budget(4 * MAX_LAYER_PARAMETERS, _too_big), no_grad():
+            net = build_model(model, {"init": generator, "dropout": generator})
+            net.eval()
+            output = net(np.zeros((2, *sample), np.float32))
+    except Exception as error:  # the layer's own message says what does not fit
+        v.error(("model",), f"a sample of dataset '{data['dataset']}' (shape "
+                            f"{tuple(sample)}) does not pass through the model: {error}")
+        return
+    output = output[0] if isinstance(output, (tuple, list)) else output
+    classes = data.get("num_classes")
+    width = output.shape[-1] if getattr(output, "ndim", 0) else None
+    task = registry.info(registry.lookup("dataset", data["dataset"])).get("task")
+    if task == "regression" and width not in (None, 1):
+        v.error(("model",), f"dataset '{data['dataset']}' has one target per sample, but the "
+                            f"model has {width} outputs; end the model with 1 output")
+    elif isinstance(classes, int) and width is not None and width < classes \
+            and not is_regression(top.get("losses")):
+        v.error(("data", "num_classes"), f"{classes} classes but the model has {width} "
+                                         "outputs; give the last layer one output per class")
+
+
+_RUN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def _check_name(v: Validator, top: dict) -> None:
+    """A run name is one path component: runs/<name> must stay inside runs/."""
+    name = top.get("name")
+    if isinstance(name, str) and (not _RUN_NAME.fullmatch(name) or ".." in name):
+        v.error(("name",), f"run name {name!r} is not a single directory name (letters, "
+                           "digits, '.', '_', '-'; no '/', no '..'): runs/<name> would lie "
+                           "outside runs/; set output_dir to choose another directory")
 
 
 def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) -> dict:
@@ -517,6 +674,10 @@ def validate_config(raw, source: str = "<config>", marks=None, base_dir=None) ->
         top["regularization"]["per_layer"] = _check_per_layer(
             v, top["regularization"].get("per_layer"))
     _check_monitors(v, top)
+    _check_splits(v, top.get("data"))
+    _check_task(v, top)
+    _check_name(v, top)
+    _check_forward(v, top)
     if top.get("output_dir") is None and isinstance(top.get("name"), str):
         top["output_dir"] = os.path.join("runs", top["name"])
     v.raise_if_errors()

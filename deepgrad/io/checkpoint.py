@@ -317,6 +317,7 @@ def _atomic_write(path: str, data: bytes, keep_previous: bool) -> None:
             _write_all(stream, data)
             stream.flush()
             os.fsync(stream.fileno())
+        os.chmod(tmp, _file_mode())   # mkstemp makes 0600: give the mode open() would
         if keep_previous and os.path.exists(path):
             prev = path + ".prev"
             # a hard link keeps `path` in place while `.prev` is made (copy where no links)
@@ -336,6 +337,35 @@ def _atomic_write(path: str, data: bytes, keep_previous: bool) -> None:
             os.remove(tmp)
         raise
     _fsync_directory(directory)
+
+
+def copy_checkpoint(source, target) -> str:
+    """Copy a checkpoint file atomically (temporary file, fsync, rename), as save_checkpoint
+    writes one: `target` is the old file or the complete new one at every moment."""
+    with open(source, "rb") as stream:
+        data = stream.read()
+    _atomic_write(os.fspath(target), data, keep_previous=False)
+    return os.fspath(target)
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one of save_checkpoint's temporary files (`.NAME.XXXX.tmp`),
+    which an interrupted write leaves behind."""
+    return name.startswith(".") and name.endswith(".tmp") and ".safetensors." in name
+
+
+def _file_mode() -> int:
+    """0o666 minus the process's umask: the mode of a file made by open()."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)   # (no /proc: read the umask by setting it, and set it back)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _fsync_directory(directory: str) -> None:

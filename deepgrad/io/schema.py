@@ -249,6 +249,7 @@ _RUN_FIELDS = {
                       "generator_state": RngState()}, extra=True),
     "input_shape": InputShape(),
     "scheduler_fallback": Optional(DictOf(Any())), "dataset": Str(max_length=200),
-    "sizes": DictOf(Int(0, 2 ** 40)), "epochs_planned": Int(1, MAX_EPOCH)}
+    "sizes": DictOf(Int(0, 2 ** 40)), "epochs_planned": Int(1, MAX_EPOCH),
+    "config_file": Optional(Fields({"path": Str(), "text": Str(max_length=1 << 22)}))}
 RUN_METADATA = Fields(optional=_RUN_FIELDS, extra=True)
 RESUME = ("history", "callbacks", "elapsed", "best", "finished", "stopped_early", "loader")

@@ -46,6 +46,12 @@ def _per_group(owner: str, name: str, optimizer, value) -> list:
     return [float(value)] * len(optimizer.param_groups)
 
 
+def _positive(owner: str, name: str, value) -> None:
+    """A multiplicative factor of the rate must be > 0 (a negative one flips its sign)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{owner}: {name} must be a number > 0, got {name}={value!r}")
+
+
 class LRScheduler:
     """Base class: `get_lr()` returns the rates for epoch `self.last_epoch`.
 
@@ -141,6 +147,7 @@ class StepLR(LRScheduler):
     """eta_t = eta_0 * gamma ** floor(t / step_size)."""
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        _positive("StepLR", "gamma", gamma)
         _check_positive_int("StepLR", "step_size", step_size)
         self.step_size = step_size
         self.gamma = gamma
@@ -156,6 +163,7 @@ class MultiStepLR(LRScheduler):
     """eta_t = eta_0 * gamma ** (number of milestones <= t)."""
 
     def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        _positive("MultiStepLR", "gamma", gamma)
         milestones = sorted(int(m) for m in milestones)
         if any(m < 0 for m in milestones):
             raise ValueError(f"MultiStepLR: milestones must be epochs >= 0, got "
@@ -174,6 +182,7 @@ class ExponentialLR(LRScheduler):
     """eta_t = eta_0 * gamma ** t."""
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+        _positive("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -324,8 +333,8 @@ class ReduceLROnPlateau:
                  min_lr=0.0, eps: float = 1e-8):
         name = "ReduceLROnPlateau"
         _check_optimizer(name, optimizer)
-        if not 0 <= factor < 1:
-            raise ValueError(f"{name}: factor must be in [0, 1), got factor={factor!r}")
+        if not 0 < factor < 1:
+            raise ValueError(f"{name}: factor must be in (0, 1), got factor={factor!r}")
         if mode not in ("min", "max"):
             raise ValueError(f"{name}: mode must be 'min' or 'max', got mode={mode!r}")
         if threshold_mode not in ("rel", "abs"):

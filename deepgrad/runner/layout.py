@@ -77,6 +77,26 @@ def check_callback_paths(run_dir: str, config: dict) -> None:
         raise ConfigError(errors)
 
 
+def remove_temporaries(run_dir: str) -> list:
+    """Remove the temporary files an interrupted write left in the run directory (of a
+    checkpoint, config.yaml, metrics.csv); returns their paths. Only one process writes a
+    run directory, so at the start of a fit none of them is in use."""
+    from deepgrad.io.checkpoint import is_temporary
+
+    removed = []
+    for directory, names in ((run_dir, (CONFIG_FILE + ".tmp", METRICS_FILE + ".tmp")),
+                             (checkpoint_dir(run_dir), None)):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            if (name in names) if names else (is_temporary(name) or name.endswith(
+                    (LAST + ".tmp", BEST + ".tmp"))):
+                path = os.path.join(directory, name)
+                os.remove(path)
+                removed.append(path)
+    return removed
+
+
 def checkpoint_dir(run_dir: str) -> str:
     return os.path.join(run_dir, CHECKPOINT_DIR)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import time
 
 from deepgrad.runner import layout, parallel
@@ -87,6 +86,7 @@ class Run:
         self.best = {"monitor": self.monitor.monitor, "mode": self.monitor.mode,
                      "value": None, "epoch": None}
         self.resumed_from = None
+        self.config_file = None           # {"path", "text"}: the YAML file the run started from
         self._pending_states = None       # callback states to restore at train begin
         self._fit_callbacks = []          # the callbacks of the current fit, in order
         parallel.distribute(self)         # several MPI ranks: shard data, average gradients
@@ -117,8 +117,12 @@ class Run:
         if resume:
             checkpoint, resolved = cls._stored_config(run_dir, overrides)
         resolved["output_dir"] = run_dir
+        source = None if isinstance(config, dict) else _file_record(config)
         if checkpoint is None:
-            return cls(resolved, run_dir, write=write)
+            run = cls(resolved, run_dir, write=write)
+            run.config_file = source
+            return run
+        _refuse_changed_file(checkpoint, source, overrides)
         from deepgrad.io import building_from
 
         with building_from(checkpoint):   # no bigger model than the checkpoint stores
@@ -179,6 +183,7 @@ class Run:
         `report=False`. Returns the list of epoch logs of the whole run."""
         if self.write:
             os.makedirs(layout.checkpoint_dir(self.run_dir), exist_ok=True)
+            layout.remove_temporaries(self.run_dir)
             layout.write_config(self.run_dir, self.config)
             if self.resumed_from is None:
                 layout.clear_tensorboard(self.run_dir)
@@ -195,9 +200,11 @@ class Run:
             self._fit_callbacks = parallel.local_callbacks(list(self.callbacks) + extra)
             self.finished = False
             self._verbose = bool(verbose)
-            # no epoch left (killed after the last epoch's checkpoint): fit runs no epoch but
-            # the callbacks' on_train_end (early stopping's restore of the best weights)
-            self.trainer.fit(self.train_loader, self.epochs, validation_data=self.val_loader,
+            # no epoch left (killed after the checkpoint of the last epoch, or of the epoch at
+            # which early stopping fired): fit runs no epoch but the callbacks' on_train_end
+            # (early stopping's restore of the best weights)
+            end = self.epoch if self.stopped_early else self.epochs
+            self.trainer.fit(self.train_loader, end, validation_data=self.val_loader,
                              initial_epoch=self.epoch, verbose=verbose,
                              callbacks=self._fit_callbacks + display + [_Recorder(self)])
         if report and (self.write or self._follows):
@@ -266,7 +273,7 @@ class Run:
             "stopped_early": self.stopped_early, "loader": self.train_loader.state_dict(),
             "input_shape": layout.input_shape(self.train_loader),
             "dataset": self.config["data"]["dataset"], "sizes": sizes,
-            "epochs_planned": self.epochs,
+            "epochs_planned": self.epochs, "config_file": self.config_file,
         }
         metrics = {k: [row.get(k, float("nan")) for row in self.history]
                    for k in dict.fromkeys(k for row in self.history for k in row)}
@@ -290,6 +297,7 @@ class Run:
         self.best = dict(meta["best"])
         self.finished, self.stopped_early = meta["finished"], meta["stopped_early"]
         self.resumed_from = self.epoch
+        self.config_file = meta.get("config_file")
         self._pending_states = parallel.local_states(meta["callbacks"])
         parallel.synchronize(self)
 
@@ -316,12 +324,15 @@ class Run:
             self.best.update(value=float(value), epoch=epoch + 1)
         if not self.write:
             return
+        from deepgrad.io.checkpoint import copy_checkpoint
+
         last = layout.last_checkpoint(self.run_dir)
-        self.save(last)
-        if improved:
+        if improved:   # best first: a crash between the two leaves best ahead, never stale
             best = layout.best_checkpoint(self.run_dir)
-            shutil.copyfile(last, best + ".tmp")
-            os.replace(best + ".tmp", best)
+            self.save(best)
+            copy_checkpoint(best, last)
+        else:
+            self.save(last)
         layout.write_metrics(self.run_dir, self.history)
         if self._verbose and value is not None:
             self._say(f"Epoch {epoch + 1}: " + (
@@ -338,6 +349,53 @@ class Run:
             if self._verbose and getattr(callback, "stopped_epoch", -1) >= 0 \
                     and hasattr(callback, "message") and not getattr(callback, "verbose", 0):
                 self._say(callback.message())
+
+
+def _file_record(path) -> dict:
+    """The config file a run starts from, as parsed (JSON text), for the resume check."""
+    import json
+
+    from deepgrad.config.loader import parse_yaml, read_config_text
+
+    path = os.fspath(path)
+    raw, _ = parse_yaml(read_config_text(path), path)
+    return {"path": os.path.abspath(path), "text": json.dumps(raw, default=str)}
+
+
+def _differences(now, then, path="") -> list:
+    """[(dotted key, value now, value then)] where two parsed configs differ."""
+    if isinstance(now, dict) and isinstance(then, dict):
+        found = []
+        for key in dict.fromkeys([*now, *then]):
+            found += _differences(now.get(key), then.get(key), f"{path}{key}.")
+        return found
+    return [] if now == then else [(path.rstrip("."), now, then)]
+
+
+def _refuse_changed_file(checkpoint, source, overrides) -> None:
+    """--resume continues the run as it was configured: a config file edited since the run
+    started is refused, naming the changed keys (a --set of the resume is not a change)."""
+    import json
+
+    then = (checkpoint.metadata or {}).get("config_file")
+    if source is None or not isinstance(then, dict) or not isinstance(then.get("text"), str):
+        return
+    from deepgrad.config.loader import split_path
+
+    overridden = {".".join(map(str, split_path(o.split("=", 1)[0]))) for o in overrides}
+    changed = [c for c in _differences(json.loads(source["text"]), json.loads(then["text"]))
+               if not any(c[0] == key or c[0].startswith(key + ".") for key in overridden)]
+    if not changed:
+        return
+    lines = [f"  {key}: now {new!r}, when the run started {old!r}"
+             for key, new, old in changed[:10]]
+    more = f"\n  ... and {len(changed) - 10} more" if len(changed) > 10 else ""
+    raise RunError(f"--resume: {source['path']} changed since the run in "
+                   f"{os.path.dirname(os.path.dirname(checkpoint.path))} started "
+                   f"({len(changed)} keys):\n" + "\n".join(lines) + more + "\nA resume "
+                   "continues the run as it was configured and would ignore these changes: "
+                   "give them as --set KEY=VALUE (e.g. --set training.epochs=20), undo them, "
+                   "or start a new run with --out")
 
 
 class _Recorder(Callback):
@@ -357,13 +415,15 @@ class _Recorder(Callback):
         now = time.perf_counter()
         self.run.elapsed += now - self.started
         self.started = now
+        # recorded with the epoch: a run killed before on_train_end resumes as stopped
+        self.run.stopped_early = bool(self.trainer.stop_training)
         self.run._end_epoch(epoch, logs or {}, self.trainer.step)
 
     def on_train_end(self, logs=None):
         # after early stopping may have put the best weights back
         run = self.run
         run.finished = True
-        run.stopped_early = bool(self.trainer.stop_training)
+        run.stopped_early = run.stopped_early or bool(self.trainer.stop_training)
         run._say_stop()
         if run.write:
             run.save(layout.last_checkpoint(run.run_dir))

@@ -367,9 +367,11 @@ def _probe(v: Validator, param: Param, base_raw: dict, base_positions: dict, bas
     config's validation (reported once per parameter, at the space entry)."""
     where = v.where(("space", param.name), True)
     for label, value in param.probes():
+        # the keys of one parameter take the value together (a layer's out_features and
+        # the next one's in_features): validated as one config
+        raw = copy.deepcopy(base_raw)
+        marks = dict(base_positions)
         for key in param.keys:
-            raw = copy.deepcopy(base_raw)
-            marks = dict(base_positions)
             try:
                 _set_key(raw, key, value)
             except ConfigError as error:
@@ -380,14 +382,14 @@ def _probe(v: Validator, param: Param, base_raw: dict, base_positions: dict, bas
             for depth in range(1, len(parts)):       # a new section is located here too
                 marks.setdefault(parts[:depth], (where, where))
             marks[parts] = (where, where)
-            try:
-                validate_config(raw, source=base_path, marks=marks,
-                                base_dir=os.path.dirname(base_path))
-            except ConfigError as error:
-                message = error.errors[0]
-                if message.startswith(where + ": "):
-                    message = message[len(where) + 2:]
-                v.error(("space", param.name), f"{label} = {value!r} does not fit the base "
-                                               f"config {os.path.basename(base_path)}: "
-                                               f"{message}", at_key=True)
-                return
+        try:
+            validate_config(raw, source=base_path, marks=marks,
+                            base_dir=os.path.dirname(base_path))
+        except ConfigError as error:
+            message = error.errors[0]
+            if message.startswith(where + ": "):
+                message = message[len(where) + 2:]
+            v.error(("space", param.name), f"{label} = {value!r} does not fit the base "
+                                           f"config {os.path.basename(base_path)}: "
+                                           f"{message}", at_key=True)
+            return

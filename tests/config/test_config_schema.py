@@ -67,7 +67,7 @@ MALFORMED = [
     ("not_whole", ("epochs: 2", "epochs: 2.5"),
      "training.epochs: expected an integer, got 2.5"),
     ("out_of_range", ("batch_size: 16", "batch_size: 0"),
-     "bad.yaml:13:15: training.batch_size: must be >= 1, got 0"),
+     "bad.yaml:13:15: training.batch_size: must be in [1, 16777216], got 0"),
     ("fraction_out_of_range", ("n: 120", "n: 120\n  validation_split: 1.5"),
      "bad.yaml:9:21: data.validation_split: must be in [0.0, 0.95], got 1.5"),
     ("unknown_layer", ("type: Linear, in_features: 16", "type: Lineer, in_features: 16"),
