@@ -96,7 +96,19 @@ class Mean(Function):
         return np.mean(x_dot, axis=ctx.axes, keepdims=ctx.keepdims)
 
 
-class Max(Function):
+class _LocalDerivative(Function):
+    """A reduction whose rules only need dy/dx_i for each element (`_derivative`, with the
+    reduced axes kept): backward spreads grad_out over it, jvp sums x_dot against it."""
+
+    def backward(ctx, grad_out):
+        x = ctx.saved[0]
+        return _expand(grad_out, x.shape, ctx.axes, ctx.keepdims) * ctx._derivative()
+
+    def jvp(ctx, x_dot):
+        return np.sum(x_dot * ctx._derivative(), axis=ctx.axes, keepdims=ctx.keepdims)
+
+
+class Max(_LocalDerivative):
     """y = max_i x_i over `axis`;  dy/dx_i = [x_i = y] / (number of maxima)"""
 
     reduce = staticmethod(np.max)
@@ -111,17 +123,10 @@ class Max(Function):
         ctx.save(x, y)
         return _squeeze(y, x.shape, ctx.axes, keepdims)
 
-    def _weights(ctx):
+    def _derivative(ctx):
         x, y = ctx.saved
         hit = x == y
         return hit / hit.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
-
-    def backward(ctx, grad_out):
-        x, _ = ctx.saved
-        return _expand(grad_out, x.shape, ctx.axes, ctx.keepdims) * ctx._weights()
-
-    def jvp(ctx, x_dot):
-        return np.sum(x_dot * ctx._weights(), axis=ctx.axes, keepdims=ctx.keepdims)
 
 
 class Min(Max):
@@ -154,7 +159,7 @@ class Var(Function):
         return np.sum(ctx.scale * centered * x_dot, axis=ctx.axes, keepdims=ctx.keepdims)
 
 
-class Prod(Function):
+class Prod(_LocalDerivative):
     """y = prod_i x_i over `axis`;  dy/dx_i = prod_{j != i} x_j  (exact where some x_j = 0)"""
 
     def forward(ctx, x, axis, keepdims):
@@ -163,7 +168,7 @@ class Prod(Function):
         ctx.save(x)
         return np.prod(x, axis=ctx.axes, keepdims=keepdims)
 
-    def _others(ctx):
+    def _derivative(ctx):
         """prod_{j != i} x_j for every i: products of the elements before and after i."""
         (x,) = ctx.saved
         axes = ctx.axes
@@ -176,15 +181,8 @@ class Prod(Function):
         others = (before * after).reshape(moved.shape)
         return np.transpose(others, np.argsort(rest + list(axes)))
 
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved
-        return _expand(grad_out, x.shape, ctx.axes, ctx.keepdims) * ctx._others()
 
-    def jvp(ctx, x_dot):
-        return np.sum(x_dot * ctx._others(), axis=ctx.axes, keepdims=ctx.keepdims)
-
-
-class LogSumExp(Function):
+class LogSumExp(_LocalDerivative):
     """y = m + ln sum_i e^(x_i - m), m = max_i x_i, over `axis`;  dy/dx_i = e^(x_i - y)"""
 
     def forward(ctx, x, axis, keepdims):
@@ -197,19 +195,12 @@ class LogSumExp(Function):
         ctx.save(x, y)
         return _squeeze(y, x.shape, ctx.axes, keepdims)
 
-    def _softmax(ctx):
+    def _derivative(ctx):  # the softmax of x
         x, y = ctx.saved
         return np.exp(x - y)
 
-    def backward(ctx, grad_out):
-        x, _ = ctx.saved
-        return _expand(grad_out, x.shape, ctx.axes, ctx.keepdims) * ctx._softmax()
 
-    def jvp(ctx, x_dot):
-        return np.sum(x_dot * ctx._softmax(), axis=ctx.axes, keepdims=ctx.keepdims)
-
-
-class Norm2(Function):
+class Norm2(_LocalDerivative):
     """y = sqrt(sum_i x_i^2) over `axis`;  dy/dx_i = x_i / y  (0 where y = 0, as PyTorch)"""
 
     def forward(ctx, x, axis, keepdims):
@@ -219,13 +210,6 @@ class Norm2(Function):
         ctx.save(x, y)
         return _squeeze(y, x.shape, ctx.axes, keepdims)
 
-    def _direction(ctx):
+    def _derivative(ctx):  # the direction x / |x|
         x, y = ctx.saved
         return x / np.where(y == 0, 1, y)
-
-    def backward(ctx, grad_out):
-        x, _ = ctx.saved
-        return _expand(grad_out, x.shape, ctx.axes, ctx.keepdims) * ctx._direction()
-
-    def jvp(ctx, x_dot):
-        return np.sum(x_dot * ctx._direction(), axis=ctx.axes, keepdims=ctx.keepdims)

@@ -78,6 +78,8 @@ STUDIES = OrderedDict((s.name, s) for s in [
           "the (1 - 2 lambda eta) shrinkage, L1 / L2 / elastic net sparsity, input noise ~ L2"),
     Study("dropout", "deepgrad.studies.dropout",
           "train/test gap for p = 0, 0.2, 0.5; weight scaling vs averaging thinned networks"),
+    Study("augmentation", "deepgrad.studies.augmentation",
+          "Fashion-MNIST slice: train/test gap with and without random crops and flips"),
     Study("multiplication", "deepgrad.studies.multiplication",
           "Lin and Tegmark's 4-unit multiplication gate: error vs lambda, a trained 2-4-1 net"),
 ])

@@ -72,12 +72,8 @@ def claim_table(rows) -> str:
     from deepgrad.studies._common import markdown_table
 
     return markdown_table(["claim", "source (file, section)", "measured", "holds"],
-                          [[_cell(claim), _cell(source), _cell(measured), "yes" if holds else "no"]
+                          [[claim, source, measured, "yes" if holds else "no"]
                            for claim, source, measured, holds in rows])
-
-
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|")
 
 
 def rmse(prediction, target) -> float:

@@ -32,7 +32,7 @@ def needs_fashion_mnist():
         pytest.skip("Fashion-MNIST is not installed (make data)")
 
 
-def run_quick(name, out_dir, seed=0):
+def timed_quick(name, out_dir, seed=0):
     """Run study `name` in quick mode; its CPU time must stay under 20 s (CPU time, not wall
     time: the test machine is shared, and wall time measures the neighbours)."""
     from deepgrad.studies import run_study
@@ -41,5 +41,12 @@ def run_quick(name, out_dir, seed=0):
     result = run_study(name, out_dir, quick=True, seed=seed)
     seconds = time.process_time() - start
     assert seconds < 20, f"study {name} --quick took {seconds:.1f} s of CPU time"
+    assert result.name == name and result.quick and result.figures
+    return result
+
+
+def run_quick(name, out_dir, seed=0):
+    """timed_quick, then check_outputs."""
+    result = timed_quick(name, out_dir, seed)
     check_outputs(result, name)
     return result

@@ -1,11 +1,11 @@
 """approximation: three tanh units fit the notes' four targets (and sin(pi x)); the drawn unit
 contributions plus the output bias add up to the fit."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_approximation_errors(tmp_path):
-    result = run_study("approximation", tmp_path, quick=True)
+    result = timed_quick("approximation", tmp_path)
     assert len(result.figures) == 1
     bounds = {"abs": 0.05, "square": 0.02, "sin": 0.005, "step": 0.15, "sin_pi": 0.02}
     for target, bound in bounds.items():

@@ -3,12 +3,12 @@
 
 import pytest
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_bagged_variance_follows_the_formula(tmp_path, seed):
-    result = run_study("bagging", tmp_path, quick=True, seed=seed)
+    result = timed_quick("bagging", tmp_path, seed=seed)
     n = result.numbers
     assert 0.1 < n["rho"] < 0.9            # members sharing a training set are correlated
     assert set(n["ratio"]) == {1, 2, 4}

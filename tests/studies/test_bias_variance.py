@@ -1,11 +1,11 @@
 """bias-variance: the three terms add up to the measured test error, bias falls and variance
 rises with the number of hidden units, and the bootstrap estimates the variance."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_bias_variance_decomposition(tmp_path):
-    result = run_study("bias-variance", tmp_path, quick=True)
+    result = timed_quick("bias-variance", tmp_path)
     n = result.numbers
     for h in n["sum"]:
         assert abs(n["direct_test_mse"][h] / n["sum"][h] - 1) < 0.05, h

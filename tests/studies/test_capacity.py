@@ -4,11 +4,11 @@ small ones on test data (quick mode, three seeds)."""
 
 import os
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_capacity_claims(tmp_path):
-    result = run_study("capacity", tmp_path, quick=True)
+    result = timed_quick("capacity", tmp_path)
     assert [os.path.basename(p) for p in result.figures] == [
         "capacity_hidden.png", "capacity_l2.png", "capacity_seeds.png"]
     n = result.numbers

@@ -1,12 +1,12 @@
 """cross-validation: over reshuffles of the same data the 5-fold estimate varies much less
 than the holdout estimate, for every number of hidden units."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 from deepgrad.studies.cross_validation import HIDDEN
 
 
 def test_kfold_estimates_vary_less_than_holdout(tmp_path):
-    result = run_study("cross-validation", tmp_path, quick=True)
+    result = timed_quick("cross-validation", tmp_path)
     n = result.numbers
     assert n["repeats"] == 10 and len(n["holdout_choices"]) == 10
     ratios = [n["holdout_std"][h] / n["kfold_std"][h] for h in HIDDEN]

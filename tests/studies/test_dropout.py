@@ -1,11 +1,11 @@
 """dropout: over three seeds p = 0.5 narrows the gap between test and training loss, and the
 weight-scaled network predicts like the average of many thinned networks."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_dropout_claims(tmp_path):
-    result = run_study("dropout", tmp_path, quick=True)
+    result = timed_quick("dropout", tmp_path)
     n = result.numbers
     assert n["seeds"] == 3
     for s in range(3):

@@ -2,11 +2,11 @@
 turns up, EarlyStopping stops `patience` epochs after the best epoch and restores it, and the
 restored network beats the over-trained one."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_early_stopping_claims(tmp_path):
-    result = run_study("early-stopping", tmp_path, quick=True)
+    result = timed_quick("early-stopping", tmp_path)
     n = result.numbers
     assert len(n["runs"]) == 3
     for r in n["runs"]:

@@ -3,7 +3,7 @@ network learns x1 x2, and the notes' parameter counts."""
 
 import numpy as np
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 from deepgrad.studies.multiplication import gate, grid_points, max_error
 
 
@@ -18,7 +18,7 @@ def test_gate_error_is_second_order_in_lambda():
 
 
 def test_multiplication_study(tmp_path):
-    result = run_study("multiplication", tmp_path, quick=True)
+    result = timed_quick("multiplication", tmp_path)
     n = result.numbers
     for activation in ("softplus", "gelu"):
         assert 1.9 < n["slope"][activation] < 2.1

@@ -5,11 +5,11 @@ import os
 
 import numpy as np
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_polynomial_claims_over_three_draws(tmp_path):
-    result = run_study("polynomial", tmp_path, quick=True)
+    result = timed_quick("polynomial", tmp_path)
     assert result.quick and len(result.figures) == 2
     assert all(os.path.getsize(p) > 10_000 for p in result.figures)
     n = result.numbers

@@ -26,7 +26,7 @@ def test_registry_and_unknown_study(tmp_path):
                                   "activations", "deep-supervision", "optimizers", "perceptron",
                                   "autodiff"]
     assert {"polynomial", "cross-validation", "bias-variance", "bagging", "early-stopping",
-            "weight-decay", "dropout", "multiplication"} <= set(STUDIES)
+            "weight-decay", "dropout", "augmentation", "multiplication"} <= set(STUDIES)
     assert {"cross-entropy", "vanishing-gradients", "exploding-gradients", "init-training",
             "input-normalization", "activation-pathologies", "batch-size",
             "numerical-differentiation", "backprop-examples"} <= set(STUDIES)

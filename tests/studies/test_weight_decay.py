@@ -1,11 +1,11 @@
 """weight-decay: each SGD step is the (1 - 2 lambda eta) decay plus a gradient step, L1 and
 elastic net make the weights sparse and L2 does not, input noise trains to the ridge weights."""
 
-from deepgrad.studies import run_study
+from study_checks import timed_quick
 
 
 def test_weight_decay_claims(tmp_path):
-    result = run_study("weight-decay", tmp_path, quick=True)
+    result = timed_quick("weight-decay", tmp_path)
     n = result.numbers
     assert n["formula_error"] < 1e-12
     assert n["decay_vs_penalty"] < 1e-12
