@@ -183,8 +183,9 @@ def trace(f, *inputs):
     """
     leaves = []
     for x in inputs:
-        t = as_tensor(x)
-        if isinstance(x, (int, float)) or t.dtype.kind != "f":  # numbers trace in float64
+        # numbers trace in float64, converted directly (not through float32: 0.3 stays 0.3)
+        t = as_tensor(np.asarray(x, dtype=np.float64) if isinstance(x, (int, float)) else x)
+        if t.dtype.kind != "f":
             t = Tensor._wrap(np.asarray(t.data, dtype=np.float64))
         leaves.append(t.detach().requires_grad_(True))
     tracer = Tracer()

@@ -56,9 +56,13 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def markdown_table(headers, rows, digits: int = 4) -> str:
-    lines = ["| " + " | ".join(str(h) for h in headers) + " |",
+    """A markdown table; a "|" inside a header or cell (|x| for a norm) is escaped."""
+    def cell(text):
+        return str(text).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
              "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(fmt(v, digits) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(fmt(v, digits)) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -75,3 +75,32 @@ def test_architecture_callback_walkthrough_from_yaml_with_resume(workdir):
                                                  straight.history)
     assert np.array_equal(resumed.model.state_dict()["0.weight"],
                           straight.model.state_dict()["0.weight"])
+
+
+def test_documented_callback_defaults_are_the_class_defaults():
+    """docs/config.md lists the callbacks with their defaults; the constructors are the
+    schema, so the two must agree (and every registered callback is listed)."""
+    import inspect
+
+    from deepgrad import registry
+
+    text = (ROOT / "docs" / "config.md").read_text()
+    paragraph = " ".join(text.split("Available: ")[1].split(" — ")[0].split())
+    listed = dict(re.findall(r"(\w+)(?: \(([^)]*)\))?(?:, |$)", paragraph))
+    ours = {n for n in registry.names("callback")     # not those a test registered
+            if registry.lookup("callback", n).__module__.startswith("deepgrad.")}
+    assert set(listed) == ours
+    for name, arguments in listed.items():
+        parameters = inspect.signature(registry.lookup("callback", name)).parameters
+        for entry in filter(None, arguments.split(", ")):
+            argument, _, default = entry.partition(" ")
+            argument = argument.strip("`")
+            assert argument in parameters, (name, argument)
+            if default:
+                value = parameters[argument].default
+                if isinstance(value, bool):
+                    assert default == str(value).lower(), (name, argument, default)
+                elif isinstance(value, (int, float)):
+                    assert float(default) == value, (name, argument, default)
+                else:
+                    assert default == str(value), (name, argument, default)
