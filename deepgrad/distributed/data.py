@@ -79,17 +79,20 @@ class DistributedDataLoader(DataLoader):
             state on every rank (checked). None: rank 0 draws a seed from deepgrad's default
             generator and sends it to the others.
         sampler: a DistributedSampler (default: this rank of the whole world).
+        options: DataLoader's other arguments (transform, num_workers, prefetch_factor). A
+            random transform draws per batch, so a rank's shard is augmented with other draws
+            than the same samples in one process (as dropout: correct, not identical).
 
     Every global batch must have at least N samples (no rank may get an empty shard, since
     every rank takes every step together); the last, smaller batch is checked up front.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, generator=None, sampler=None):
+                 drop_last: bool = False, generator=None, sampler=None, **options):
         if generator is None and shuffle:
             seed = int(default_generator().integers(2**63)) if comm.is_main() else 0
             generator = int(comm.broadcast_json(seed))
-        super().__init__(dataset, batch_size, shuffle, drop_last, generator)
+        super().__init__(dataset, batch_size, shuffle, drop_last, generator, **options)
         self.sampler = DistributedSampler() if sampler is None else sampler
         ranks = self.sampler.num_replicas
         last = len(self.dataset) - (len(self) - 1) * self.batch_size

@@ -34,8 +34,12 @@ def distribute(run) -> None:
         run.trainer.model = run.model
     training = run.config["training"]
     loader = run.train_loader
-    run.train_loader = dist.DistributedDataLoader(loader.dataset, training["batch_size"],
-                                                  shuffle=True, generator=loader.generator)
+    workers = {"num_workers": loader.num_workers}
+    if loader.num_workers:
+        workers["prefetch_factor"] = loader.prefetch_factor
+    run.train_loader = dist.DistributedDataLoader(
+        loader.dataset, training["batch_size"], shuffle=True, generator=loader.generator,
+        transform=loader.transform, **workers)
     for name in ("val_loader", "test_loader"):
         loader = getattr(run, name)
         if loader is not None:

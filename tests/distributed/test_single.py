@@ -235,3 +235,14 @@ def test_the_documented_example_runs_in_one_process(capsys):
 
     exec(compile(doc_snippet(), "docs/distributed.md", "exec"), {})
     assert "loss of rank 0's last shard:" in capsys.readouterr().out
+
+
+def test_distributed_loader_keeps_the_loader_options():
+    data = TensorDataset(np.zeros((8, 1, 4, 4), np.float32), np.arange(8))
+    from deepgrad.data.transforms import RandomHorizontalFlip
+
+    loader = dist.DistributedDataLoader(data, 4, shuffle=True, generator=0,
+                                        sampler=dist.DistributedSampler(2, 1),
+                                        transform=RandomHorizontalFlip(), num_workers=1)
+    assert loader.num_workers == 1 and isinstance(loader.transform, RandomHorizontalFlip)
+    assert [len(batch[0]) for batch in loader] == [2, 2]
