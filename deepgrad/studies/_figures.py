@@ -67,12 +67,19 @@ def histogram(ax, values, bins: int = 40, log_count: bool = False, color="C0",
     if log_count:
         ax.set_yscale("log")
         ax.set_ylim(0.8, max(2.0, counts.max() * 1.5))
-    scale = max(abs(low), abs(high))
-    if scale < 1e-2 or scale >= 1e3:
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(3))
+    scale = max(abs(low), abs(high))
+    if scale < 1e-2 or scale >= 1e3:  # compact tick labels (4e6, -2e-7), no offset text
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+
+
+def _compact(value, _position=None) -> str:
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
 
 
 def smooth(values, window: int):
