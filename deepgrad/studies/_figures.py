@@ -44,6 +44,21 @@ def slide(path, nrows: int = 1, ncols: int = 1, title: str | None = None, size=S
             plt.close(fig)
 
 
+def draw_panels(path, panels, ncols=None, title=None, size=SLIDE) -> str:
+    """One axes per (panel title, draw) of `panels`, draw(ax) drawing it; returns the path."""
+    n = len(panels)
+    ncols = ncols or n
+    with slide(path, -(-n // ncols), ncols, title=title, size=size) as axes:
+        for k, ax in enumerate(axes.ravel()):
+            if k >= n:
+                ax.axis("off")
+                continue
+            name, draw = panels[k]
+            draw(ax)
+            ax.set_title(name)
+    return path
+
+
 def legend_outside(ax, **kwargs) -> None:
     """The legend to the right of the axes, outside the data area."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
