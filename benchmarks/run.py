@@ -10,7 +10,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-BENCHMARKS = ["bench_mlp_step", "bench_mlp_epoch", "bench_conv"]
+BENCHMARKS = ["bench_mlp_step", "bench_mlp_epoch", "bench_conv", "bench_cnn"]
 
 
 def main(names=None):

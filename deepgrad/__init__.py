@@ -77,7 +77,8 @@ def is_floating_point(x) -> "bool":
 __all__ = [
     "Tensor", "tensor", "autograd", "ops", "nn", "optim", "data", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "manual_seed", "default_generator",
-    "device", "cuda", "save", "load", "get_default_dtype", "is_tensor", "numel", "is_floating_point",
+    "device", "cuda", "save", "load", "get_default_dtype", "is_tensor", "numel",
+    "is_floating_point",
     # factories
     "zeros", "ones", "full", "empty", "eye", "arange", "linspace", "logspace", "randn", "rand",
     "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
@@ -93,9 +94,9 @@ __all__ = [
     "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
     "take_along_dim", "tanh", "topk", "transpose", "tril", "triu", "trunc", "unsqueeze", "var",
     "where",
-    # dtypes
-    "float32", "float", "float64", "double", "int64", "long", "int32", "int", "int16",
-    "short", "int8", "uint8", "bool",
+    # dtypes (the aliases float, double, long, int, short and bool stay out of __all__: a
+    # star import must not shadow Python's float, int and bool)
+    "float32", "float64", "int64", "int32", "int16", "int8", "uint8",
     # the application layer (imported on first use)
     "fit", "Trainer", "Run",
 ]

@@ -11,7 +11,8 @@ Registration is explicit, next to the class::
     info(ReLU)["family"]           # -> "relu" (what the diagnostics read)
 
 Kinds: layer, activation (also a layer), loss, optimizer, schedule, model, dataset, callback,
-metric, study, onnx (exporters, keyed by the layer name they export).
+metric, study, onnx (exporters, keyed by the layer name they export), transform (batch
+augmentation, data.augment).
 
 This module imports nothing from deepgrad, so any layer of the library can register. The
 packages that register are imported on the first lookup (a fixed list below: nothing read from
@@ -24,7 +25,7 @@ import difflib
 import importlib
 
 KINDS = ("layer", "activation", "loss", "optimizer", "schedule", "model", "dataset",
-         "callback", "metric", "study", "onnx")
+         "callback", "metric", "study", "onnx", "transform")
 # registering under a kind also registers under its parent kind
 _PARENT = {"activation": "layer"}
 # the packages whose modules register the entries of each kind, imported on first lookup
@@ -40,6 +41,7 @@ _PROVIDERS = {
     "metric": ("deepgrad.training",),
     "study": ("deepgrad.studies",),
     "onnx": ("deepgrad.io.onnx",),
+    "transform": ("deepgrad.data.transforms",),
 }
 
 _table: dict = {kind: {} for kind in KINDS}     # kind -> name -> object

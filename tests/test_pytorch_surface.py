@@ -236,3 +236,21 @@ def test_max_pool2d_indices_match_pytorch():
                                                       **kwargs)
         _same(y, y_t)
         np.testing.assert_array_equal(index.numpy(), index_t.numpy())
+
+
+def test_documented_snippets_run():
+    import pathlib
+    import re
+
+    docs = pathlib.Path(__file__).parents[1] / "docs"
+    (snippet,) = re.findall(r"```python\n(.*?)```", (docs / "pytorch.md").read_text(), re.S)
+    scope = {}
+    exec(snippet, scope)
+    assert scope["values"].shape == (40,) and scope["indices"].dtype == np.int64
+    assert scope["xx"].dtype == np.float32 and scope["loss"].item() > 0
+    custom = [s for s in re.findall(r"```python\n(.*?)```", (docs / "autograd.md").read_text(),
+                                    re.S) if "LegendrePolynomial3" in s]
+    scope = {}
+    exec(custom[0], scope)
+    x = scope["x"].numpy()
+    np.testing.assert_allclose(scope["x"].grad.numpy(), 1.5 * (5 * x ** 2 - 1), rtol=1e-6)

@@ -178,6 +178,16 @@ def build_callbacks(config: dict, scheduler, run_dir: str) -> list:
     return callbacks
 
 
+def build_augment(specs):
+    """The validated data.augment list as one Compose transform (None when absent)."""
+    if not specs:
+        return None
+    from deepgrad.data.transforms import Compose
+
+    return Compose([registry.lookup("transform", spec["type"])(
+        **layer_args({k: a for k, a in spec.items() if k != "type"})) for spec in specs])
+
+
 def load_run_checkpoint(path):
     """Read a checkpoint whose stored config is validated too (unknown layer types, bad
     values are reported as CheckpointError naming the file); returns the Checkpoint."""

@@ -363,6 +363,10 @@ DATA = Field("section", fields={
     "test_split": Field("float", 0.2, min=0.0, max=0.95,
                         help="used when the source has no separate test set"),
     "limit": Field("any", None, help="an int, or {train, validation, test} sample caps"),
+    "augment": Field("any", None, help="batch transforms for the training data, e.g. "
+                                       "[{type: RandomCrop, size: 28, padding: 2}]"),
+    "num_workers": Field("int", 0, min=0, help="background processes preparing the "
+                                               "training batches"),
 })
 
 DISTRIBUTED = Field("section", fields={

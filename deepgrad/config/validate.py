@@ -354,7 +354,45 @@ def _check_data(v: Validator, raw, path=("data",)):
             if value is not MISSING:
                 out[key] = value
     out["limit"] = _check_limit(v, raw.get("limit"), path + ("limit",))
+    out["augment"] = _check_augment(v, raw.get("augment"), path + ("augment",))
     return out
+
+
+def _check_augment(v: Validator, raw, path):
+    """data.augment: a list of transforms, each {type: Name, argument: value, ...}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        v.error(path, f"expected a list of transforms such as [{{type: RandomCrop, size: 28, "
+                      f"padding: 2}}, {{type: RandomHorizontalFlip}}], got {_describe(raw)}")
+        return MISSING
+    out = []
+    for i, spec in enumerate(raw):
+        item = path + (i,)
+        spec = {"type": spec} if isinstance(spec, str) else spec
+        if not v.mapping(spec, item):
+            continue
+        kind = spec.get("type")
+        if not registry.contains("transform", kind):
+            v.error(item + ("type",), registry.unknown_message("transform", kind))
+            continue
+        if not registry.lookup("transform", kind).random:
+            # augmentation never touches validation or test batches: a deterministic
+            # transform there would make training and evaluation inputs differ
+            v.error(item + ("type",), f"{kind} is not an augmentation: data.augment applies "
+                                      "to the training batches only, so the validation and "
+                                      "test data would not get it; use data.preprocessing "
+                                      "(e.g. standardize: true) instead")
+            continue
+        target = registry.lookup("transform", kind)
+        args, paths = _inline_args(v, spec, item, ("type",))
+        before = len(v.errors)
+        args = v.call_args(target, args, paths, kind)
+        if len(v.errors) == before:
+            _dry_build(v, target, args, item, kind)
+        out.append({"type": kind, **args})
+    return out
+
 
 
 def _check_limit(v: Validator, limit, path):

@@ -256,6 +256,12 @@ def _adaptive_avg_pool(g, m, name, x, shape, out_shape):
     return g.node("AveragePool", [x], name, kernel_shape=kernel, strides=kernel)
 
 
+def _global_avg_pool(g, m, name, x, shape, out_shape):
+    # GlobalAveragePool keeps (N, C, 1, 1); deepgrad's layer drops the spatial axes
+    pooled = g.node("GlobalAveragePool", [x], f"{name}.pool")
+    return g.node("Flatten", [pooled], name, axis=1)
+
+
 # the exporter of each registered layer type (kind "onnx" of deepgrad.registry)
 for _layer, _exporter in {
     "Linear": _linear, "Flatten": _flatten, "Identity": _passthrough, "Dropout": _passthrough,
@@ -269,7 +275,7 @@ for _layer, _exporter in {
     "BatchNorm1d": _batch_norm, "BatchNorm2d": _batch_norm, "LayerNorm": _layer_norm,
     "Conv2d": _conv2d, "MaxPool2d": _max_pool, "AvgPool2d": _avg_pool,
     "AdaptiveAvgPool2d": _adaptive_avg_pool, "GaussianNoise": _passthrough,
-    "GlobalAvgPool2d": _simple("GlobalAveragePool"),
+    "GlobalAvgPool2d": _global_avg_pool,
 }.items():
     register("onnx", _layer)(_exporter)
 
@@ -295,6 +301,8 @@ def _emit(g, module, names, x, dummy):
     from deepgrad.nn.module import Sequential
 
     layers = None
+    if hasattr(module, "onnx_branches"):
+        return _emit_branches(g, module, names, x, dummy)
     if hasattr(module, "onnx_layers"):
         layers = list(module.onnx_layers())
     elif isinstance(module, Sequential):
@@ -315,6 +323,27 @@ def _emit(g, module, names, x, dummy):
                               f"{type(out).__name__}, expected one Tensor")
     return emit(g, module, name or type(module).__name__, x, tuple(dummy.shape),
                 tuple(out.shape)), out
+
+
+def _emit_branches(g, module, names, x, dummy):
+    """A module whose forward is after(sum of branches(x)) (a residual block), described by
+    `onnx_branches() -> (branches, after)`: lists of layers, an empty branch the identity."""
+    branches, after = module.onnx_branches()
+    values, outputs = [], []
+    for branch in branches:
+        value, out = x, dummy
+        for layer in branch:
+            value, out = _emit(g, layer, names, value, out)
+        values.append(value)
+        outputs.append(out)
+    name = names.get(id(module), type(module).__name__) or type(module).__name__
+    value, out = values[0], outputs[0]
+    for i in range(1, len(values)):
+        value = g.node("Add", [value, values[i]], f"{name}.add")
+        out = out + outputs[i]
+    for layer in after:
+        value, out = _emit(g, layer, names, value, out)
+    return value, out
 
 
 def export_onnx(model, path, input_shape, opset: int = 17, input_name: str = "input",

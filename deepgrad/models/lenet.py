@@ -63,6 +63,10 @@ class LeNet(Module):
             caffe_xavier_(layer.weight, fan_in, generator=rng)
             init.zeros_(layer.bias)
 
+    def fusable_pairs(self) -> list:
+        """The convolution + pooling pairs nn.fuse(model) may run as one primitive."""
+        return [(self.conv1, self.pool1), (self.conv2, self.pool2)]
+
     def _check_input(self, x):
         expected = (self.in_channels,) + self.input_size
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
@@ -74,7 +78,7 @@ class LeNet(Module):
     def features(self, x):
         """The first stage, conv1 + pool1: (N, in_channels, 28, 28) -> (N, 20, 12, 12)."""
         self._check_input(x)
-        return run_pair(self.conv1, self.pool1, x)  # fused into one primitive (no hooks)
+        return run_pair(self.conv1, self.pool1, x)  # one primitive after nn.fuse(model)
 
     def head(self, h):
         """conv2, pool2 and the classifier: (N, 20, 12, 12) -> logits (N, num_classes)."""

@@ -19,6 +19,7 @@ from deepgrad.nn.conv_variants import Conv1d, ConvTranspose2d
 from deepgrad.nn.embedding import Embedding
 from deepgrad.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from deepgrad.nn.graph import Add, Concat, GraphModel
+from deepgrad.nn.fusion import fuse, unfuse
 
 __all__ = [
     "functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "Linear",
@@ -33,5 +34,5 @@ __all__ = [
     "GraphModel", "Add", "Concat",
     "ModuleDict", "ParameterList", "Unflatten", "ReLU6", "Hardtanh", "Hardsigmoid", "Hardswish",
     "Mish", "Softsign", "LogSigmoid", "Tanhshrink", "Softmax2d", "Conv1d", "ConvTranspose2d",
-    "Embedding",
+    "Embedding", "fuse", "unfuse",
 ]

@@ -8,7 +8,7 @@ import numbers
 from deepgrad.nn import functional_conv as F
 from deepgrad.nn import init
 from deepgrad.nn.module import Module, Parameter
-from deepgrad.nn.pooling import MaxPool2d
+from deepgrad.ops import fast
 from deepgrad.random import get_generator
 from deepgrad.registry import register
 
@@ -68,13 +68,10 @@ class Conv2d(Module):
         return self._run(F.conv2d, x)
 
     def _fuses_with(self, following) -> bool:
-        """A MaxPool2d whose windows tile its input (stride = kernel_size, no padding) right
-        after this layer runs fused with it (F.conv2d_max_pool2d: the same numbers, faster)
-        unless a hook watches either module."""
-        return (type(self) is Conv2d and type(following) is MaxPool2d
-                and following.stride == following.kernel_size and following.padding == (0, 0)
-                and not (self._forward_hooks or self._forward_pre_hooks
-                         or following._forward_hooks or following._forward_pre_hooks))
+        """The MaxPool2d this layer was fused with by nn.fuse(model) runs with it as one
+        primitive (F.conv2d_max_pool2d: faster, rounds differently), unless the speed tricks
+        are off (DEEPGRAD_FAST=0)."""
+        return self.__dict__.get("_fused_partner") is following and fast.enabled()
 
     def _fused_forward(self, following, x):
         pool = following.kernel_size

@@ -108,17 +108,26 @@ class Module:
 
     def _fuses_with(self, following: "Module") -> bool:
         """True when Sequential may run this module and `following` as one primitive, through
-        `_fused_forward(following, x)` (same numbers; see Linear and Conv2d). Modules with
-        hooks never fuse."""
+        `_fused_forward(following, x)`: Linear + ReLU (bit-identical numbers, so hooks simply
+        turn it off) and pairs fused explicitly by nn.fuse (see deepgrad/nn/fusion.py)."""
         return False
+
+    def _check_hookable(self) -> None:
+        partner = self.__dict__.get("_fused_partner")
+        if partner is not None:
+            raise RuntimeError(f"{self!r} runs fused with {partner!r} (nn.fuse), so its hooks "
+                               "would never be called; nn.unfuse(model) first (the separate "
+                               "primitives round differently, see docs/conv.md)")
 
     def register_forward_hook(self, hook) -> RemovableHandle:
         """hook(module, inputs, output) runs after forward; a returned value replaces output."""
+        self._check_hookable()
         self._forward_hooks.append(hook)
         return RemovableHandle(self._forward_hooks, hook)
 
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """hook(module, inputs) runs before forward; a returned value replaces the inputs."""
+        self._check_hookable()
         self._forward_pre_hooks.append(hook)
         return RemovableHandle(self._forward_pre_hooks, hook)
 

@@ -14,7 +14,6 @@ import numpy as np
 from deepgrad.ops import activation as _a
 from deepgrad.ops import elementwise as _e
 from deepgrad.ops import linalg as _l
-from deepgrad.ops import reduce as _r
 from deepgrad.ops import shape as _s
 from deepgrad.ops.indexing import (chunk, flip, gather, index_select, masked_fill, repeat,
                                    roll, scatter, scatter_add, split, take_along_dim, tril,

@@ -7,8 +7,8 @@ the 784-256-256-10 MLP benchmark takes 240-260 us instead of 390-415 us (docs/be
 
 NumPy does not export its BLAS, so the library is found among the shared objects already
 mapped into this process (Linux: /proc/self/maps), and the kernel is used only after it gave
-NumPy's numbers on a small self-test. Anywhere else, or with DEEPGRAD_BLAS=0 in the
-environment, `axpy` computes the same update with NumPy. The two differ only in rounding
+NumPy's numbers on a small self-test. Anywhere else, or with the speed tricks off
+(DEEPGRAD_FAST=0, ops/fast.py), `axpy` computes the same update with NumPy. The two differ only in rounding
 (axpy may use one fused multiply-add); each is deterministic on a given machine.
 """
 
@@ -19,6 +19,8 @@ import os
 import platform
 
 import numpy as np
+
+from deepgrad.ops import fast
 
 # (single, double) symbol names, most specific first: NumPy's wheels bundle OpenBLAS with a
 # "scipy_" prefix and 64-bit integers; system OpenBLAS/BLIS/MKL export the plain CBLAS names.
@@ -77,9 +79,6 @@ def _passes_self_test(kernels):
 def _look_up():
     global _kernels, _source
     _kernels, _source = {}, "NumPy (no BLAS axpy found in this process)"
-    if os.environ.get("DEEPGRAD_BLAS", "1").strip() == "0":
-        _source = "NumPy (DEEPGRAD_BLAS=0)"
-        return
     if platform.machine().lower() not in _MACHINES:
         _source = f"NumPy (calling convention of {platform.machine()!r} not assumed)"
         return
@@ -100,6 +99,8 @@ def _look_up():
 
 def source() -> str:
     """Which kernel `axpy` uses: the BLAS symbol and library, or NumPy and why."""
+    if not fast.enabled():
+        return "NumPy (DEEPGRAD_FAST=0: speed tricks off)"
     if _kernels is None:
         _look_up()
     return _source
@@ -120,7 +121,7 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
     if kernels is None:
         _look_up()
         kernels = _kernels
-    kernel = kernels.get(y.dtype) if y.size >= MIN_SIZE else None
+    kernel = kernels.get(y.dtype) if y.size >= MIN_SIZE and fast.enabled() else None
     if (kernel is not None and x.dtype == y.dtype and x.shape == y.shape
             and x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable):
         x_address, y_address, size = _address(x), _address(y), y.size

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from deepgrad.engine import Function
-from deepgrad.ops import workspace
+from deepgrad.ops import fast, workspace
 
 # output widths below this use the batch-innermost column order (see the module docstring)
 BATCH_LAST_BELOW_WIDTH = 16
@@ -196,14 +196,15 @@ class Conv2d(Function):
                 dilation=(1, 1)):
         geo = _Geometry(x.shape[2:], weight.shape[2:], stride, padding, dilation)
         ctx.geo, ctx.x_shape, ctx.w_shape = geo, x.shape, weight.shape
-        ctx.batch_last = geo.out_w < BATCH_LAST_BELOW_WIDTH
+        ctx.batch_last = fast.enabled() and geo.out_w < BATCH_LAST_BELOW_WIDTH
         cols = _im2col(x, geo, ctx.batch_last, "conv.cols")
         w2 = weight.reshape(weight.shape[0], -1)
         ctx.save(x, w2)
         y2 = w2 @ cols  # a new array: the output is a view of it
         if bias is not None:
             y2 += bias[:, None]
-        return _from_columns(y2, x.shape[0], geo, ctx.batch_last)
+        y = _from_columns(y2, x.shape[0], geo, ctx.batch_last)
+        return y if fast.enabled() else np.ascontiguousarray(y)
 
     def backward(ctx, grad_out):
         x, w2 = ctx.saved
@@ -266,7 +267,7 @@ def _window_slabs(xp, geo):
     passes). Otherwise: strided views, no copy. (Reducing the 6-D view directly with
     .max(axis=(3, 5)) is ~30x slower than either: NumPy's inner loops would be KW elements.)
     """
-    if _tiled(geo):
+    if _tiled(geo) and fast.enabled():
         n, c = xp.shape[:2]
         k = geo.kh * geo.kw
         slabs = workspace.scratch("pool.slabs", (k, n, c, geo.out_h, geo.out_w), xp.dtype)
@@ -277,7 +278,10 @@ def _window_slabs(xp, geo):
 
 
 def _layout(x):
-    """The axis order of x's memory, outermost first (C order is (0, 1, 2, 3))."""
+    """The axis order of x's memory, outermost first (C order is (0, 1, 2, 3)); always C
+    order with the speed tricks off."""
+    if not fast.enabled():
+        return tuple(range(x.ndim))
     return tuple(sorted(range(x.ndim), key=lambda a: -x.strides[a]))
 
 

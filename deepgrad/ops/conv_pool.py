@@ -3,8 +3,9 @@
     p = max_pool2d(conv2d(x, W, b, stride, padding, dilation), (PKH, PKW))   (pool stride =
                                                                               pool kernel)
 
-It gives the numbers of the two primitives of ops/conv.py (the tests compare them) and exists
-for speed: nn.Sequential and LeNet run a Conv2d followed by such a MaxPool2d through it.
+It computes what the two primitives of ops/conv.py compute (the tests compare them) and exists
+for speed: the Conv2d + MaxPool2d pairs of a model fused by nn.fuse(model) run through it
+(rounding differently from the separate primitives: docs/conv.md).
 
 The trick is the order of the convolution's output columns. With pooling windows of
 PKH x PKW, output pixel (oh, ow) = (PKH ph + a, PKW pw + b) is ordered

@@ -60,14 +60,20 @@ class Scatter(Function):
     """y = x with y[..index[..k..]..] = src[..k..] along `axis` (out of place);
     dy/dx = 1 where not overwritten, dy/dsrc = the gradient at the written place"""
 
+    op_name = "scatter"
+
     def forward(ctx, x, src, index, axis):
-        check_index(x.shape, index, axis, "scatter")
+        y = ctx._prepare(x, src, index, axis)
+        y[ctx.where] = src[ctx.src_part] if src.ndim else src
+        return y
+
+    def _prepare(ctx, x, src, index, axis):
+        """Check the index, note where it writes, return the copy of x to write into."""
+        check_index(x.shape, index, axis, ctx.op_name)
         ctx.where = along(index, axis)
         ctx.src_part = tuple(slice(0, n) for n in index.shape)
         ctx.src_shape = src.shape
-        y = x.copy()
-        y[ctx.where] = src[ctx.src_part] if src.ndim else src
-        return y
+        return x.copy()
 
     def _src_grad(ctx, grad):
         if not ctx.src_shape:  # one value written at every (distinct) place
@@ -93,12 +99,10 @@ class ScatterAdd(Scatter):
     """y = x, then y[..index[..k..]..] += src[..k..] along `axis`;  dy/dx = 1, dy/dsrc = the
     gradient at the place each element was added to"""
 
+    op_name = "scatter_add"
+
     def forward(ctx, x, src, index, axis):
-        check_index(x.shape, index, axis, "scatter_add")
-        ctx.where = along(index, axis)
-        ctx.src_part = tuple(slice(0, n) for n in index.shape)
-        ctx.src_shape = src.shape
-        y = x.copy()
+        y = ctx._prepare(x, src, index, axis)
         np.add.at(y, ctx.where, src[ctx.src_part])
         return y
 

@@ -47,6 +47,11 @@ def _expand(grad, in_shape, axes, keepdims):
     return grad
 
 
+def _squeeze(y, in_shape, axes, keepdims):
+    """y computed with keepdims=True, without the reduced axes unless `keepdims`."""
+    return y if keepdims else y.reshape([n for i, n in enumerate(in_shape) if i not in axes])
+
+
 def _spread(grad, shape):
     """`grad` repeated over the reduced axes (a fresh array: cheaper than np.broadcast_to)."""
     out = np.empty(shape, dtype=grad.dtype)
@@ -78,9 +83,7 @@ class Mean(Function):
         ctx.n = int(np.prod([x.shape[a] for a in ctx.axes])) if ctx.axes else 1
         if ctx.n == 0:  # 0 / 0: nan, as PyTorch and NumPy (without NumPy's warning)
             shape = [1 if i in ctx.axes else n for i, n in enumerate(x.shape)]
-            y = np.full(shape, np.nan, dtype=x.dtype)
-            return y if keepdims else y.reshape([n for i, n in enumerate(x.shape)
-                                                 if i not in ctx.axes])
+            return _squeeze(np.full(shape, np.nan, dtype=x.dtype), x.shape, ctx.axes, keepdims)
         return x.mean(axis=ctx.axes, keepdims=keepdims)
 
     def backward(ctx, grad_out):
@@ -106,8 +109,7 @@ class Max(Function):
         ctx.keepdims = keepdims
         y = type(ctx).reduce(x, axis=ctx.axes, keepdims=True)
         ctx.save(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape)
-                                             if i not in ctx.axes])
+        return _squeeze(y, x.shape, ctx.axes, keepdims)
 
     def _weights(ctx):
         x, y = ctx.saved
@@ -193,8 +195,7 @@ class LogSumExp(Function):
         with np.errstate(divide="ignore"):  # ln 0 = -inf for an empty or all -inf slice
             y = m + np.log(np.sum(np.exp(x - m), axis=ctx.axes, keepdims=True))
         ctx.save(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape)
-                                             if i not in ctx.axes])
+        return _squeeze(y, x.shape, ctx.axes, keepdims)
 
     def _softmax(ctx):
         x, y = ctx.saved
@@ -216,8 +217,7 @@ class Norm2(Function):
         ctx.keepdims = keepdims
         y = np.sqrt(np.sum(x * x, axis=ctx.axes, keepdims=True))
         ctx.save(x, y)
-        return y if keepdims else y.reshape([n for i, n in enumerate(x.shape)
-                                             if i not in ctx.axes])
+        return _squeeze(y, x.shape, ctx.axes, keepdims)
 
     def _direction(ctx):
         x, y = ctx.saved

@@ -22,6 +22,9 @@ Small read-only arrays that depend only on a shape and come back every step (a v
 ones, row offsets) are made once by `constant(key, make)`.
 
 `release()` frees the buffers of the calling thread (they are re-created on demand).
+
+With the speed tricks off (DEEPGRAD_FAST=0, ops/fast.py) every request gets a fresh array
+and nothing is cached.
 """
 
 from __future__ import annotations
@@ -32,11 +35,15 @@ import threading
 
 import numpy as np
 
+from deepgrad.ops import fast
+
 _local = threading.local()
 
 
 def scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     """An uninitialised C-contiguous array of `shape` and `dtype` for use inside one call."""
+    if not fast.enabled():
+        return np.empty(shape, dtype)
     buffers = getattr(_local, "buffers", None)
     if buffers is None:
         buffers = _local.buffers = {}
@@ -53,6 +60,8 @@ def reusable(name: str, shape: tuple, dtype) -> np.ndarray:
     in one of the buffers kept under `name` that no array refers to any more; a new buffer
     when all are in use (a retained graph, two graphs alive at once). Reusing the buffer of
     the previous step spares the page faults of fresh memory, as `scratch` does."""
+    if not fast.enabled():
+        return np.empty(shape, dtype)
     pools = getattr(_local, "pools", None)
     if pools is None:
         pools = _local.pools = {}
@@ -92,6 +101,8 @@ _CONSTANTS = {}  # key -> read-only array, shared by all threads
 def constant(key, make) -> np.ndarray:
     """make(), made once per key and kept read-only (the cache is bounded: when it holds more
     than 128 arrays, e.g. after many batch sizes, it starts afresh)."""
+    if not fast.enabled():
+        return make()
     array = _CONSTANTS.get(key)
     if array is None:
         if len(_CONSTANTS) >= 128:

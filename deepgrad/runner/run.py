@@ -47,7 +47,7 @@ class Run:
     def __init__(self, config: dict, run_dir=None, write: bool = True):
         from deepgrad.config import (build_callbacks, build_datasets, build_losses,
                                      build_model, build_optimizer, build_schedule)
-        from deepgrad.config.build import penalties
+        from deepgrad.config.build import build_augment, penalties
         from deepgrad.data import DataLoader
         from deepgrad.training import Trainer, seed_everything
 
@@ -63,7 +63,9 @@ class Run:
         self.scheduler = build_schedule(config["schedule"], self.optimizer)
         train, val, test, self.standardizer = build_datasets(config["data"], self.generators)
         self.train_loader = DataLoader(train, training["batch_size"], shuffle=True,
-                                       generator=self.generators["data"])
+                                       generator=self.generators["data"],
+                                       transform=build_augment(config["data"]["augment"]),
+                                       num_workers=config["data"]["num_workers"])
         eval_size = training["eval_batch_size"]
         self.val_loader = DataLoader(val, eval_size) if val is not None else None
         self.test_loader = DataLoader(test, eval_size) if test is not None else None

@@ -15,6 +15,9 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 SPIRALS_SMALL = ["data.n=300", "training.epochs=4", "training.batch_size=32"]
 FASHION_SLICE = ["data.limit.train=192", "data.limit.validation=64", "data.limit.test=64",
                  "training.epochs=1", "training.batch_size=64"]
+# the CNN examples (no validation split) with tiny widths
+CNN_SLICE = ["data.limit.train=192", "data.limit.test=64", "training.epochs=1",
+             "training.batch_size=64", "model.widths=[4,8]"]
 
 
 def example(name: str) -> str:

@@ -10,12 +10,14 @@ import pytest
 
 from deepgrad.io import load_checkpoint
 
-from cli_helpers import FASHION_SLICE, example, needs_fashion, run_subprocess
+from cli_helpers import CNN_SLICE, FASHION_SLICE, example, needs_fashion, run_subprocess
 
 # 3 classes, dropout 0.1 in two layers, Adam, early stopping (patience 2) on val_accuracy
 SPIRALS = ["data.n=240", "training.epochs=7", "training.batch_size=16",
            "training.callbacks[0].patience=2"]
 FASHION = [s for s in FASHION_SLICE if not s.startswith("training.epochs")] + [
+    "training.epochs=2"]
+CNN_FASHION = [s for s in CNN_SLICE if not s.startswith("training.epochs")] + [
     "training.epochs=2"]
 EXAMPLES = [  # (config, settings, kill after epoch): every example config
     ("spirals.yaml", SPIRALS, 3),
@@ -25,6 +27,12 @@ EXAMPLES = [  # (config, settings, kill after epoch): every example config
     pytest.param("lenet.yaml", FASHION, 1, marks=needs_fashion),
     pytest.param("lenet_deeply_supervised.yaml", FASHION, 1,      # the LeNet path above, plus
                  marks=[needs_fashion, pytest.mark.slow]),        # stateless aux weights
+    # augmentation in a background worker: its per-epoch seed resumes with the loader (slow:
+    # three processes; tests/data/test_loader_workers.py resumes the loader mid-epoch)
+    pytest.param("fashion_mnist_vgg.yaml", CNN_FASHION, 1,
+                 marks=[needs_fashion, pytest.mark.slow]),
+    pytest.param("fashion_mnist_resnet.yaml", CNN_FASHION + ["model.blocks_per_stage=1"], 1,
+                 marks=[needs_fashion, pytest.mark.slow]),
 ]
 
 

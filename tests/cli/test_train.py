@@ -11,7 +11,7 @@ import yaml
 from deepgrad.config import load_config
 from deepgrad.io import load_checkpoint
 
-from cli_helpers import FASHION_SLICE, SPIRALS_SMALL, example, needs_fashion
+from cli_helpers import CNN_SLICE, FASHION_SLICE, SPIRALS_SMALL, example, needs_fashion
 
 EXAMPLES = {
     "spirals.yaml": SPIRALS_SMALL,
@@ -19,6 +19,8 @@ EXAMPLES = {
     "fashion_mnist_mlp.yaml": FASHION_SLICE + ["model.sizes=[784,32,10]"],
     "lenet.yaml": FASHION_SLICE,
     "lenet_deeply_supervised.yaml": FASHION_SLICE,
+    "fashion_mnist_vgg.yaml": CNN_SLICE,
+    "fashion_mnist_resnet.yaml": CNN_SLICE + ["model.blocks_per_stage=1"],
 }
 
 
@@ -50,7 +52,9 @@ def _rows(path):
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(n, marks=needs_fashion) if ("mnist" in n or "lenet" in n) else n
+    # the ResNet example runs the VGG example's code path with another model: slow only
+    pytest.param(n, marks=[needs_fashion] + ([pytest.mark.slow] if "resnet" in n else []))
+    if ("mnist" in n or "lenet" in n) else n
     for n in sorted(EXAMPLES)])
 def test_example_runs_end_to_end(name, cli, tmp_path):
     out = tmp_path / "run"

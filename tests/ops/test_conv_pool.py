@@ -195,33 +195,35 @@ def _loss_and_grads(model, x):
     return loss.item(), [p.grad.data.copy() for p in model.parameters()]
 
 
-def test_sequential_fuses_conv_and_tiling_max_pool_with_the_same_numbers():
+def test_nn_fuse_runs_conv_and_tiling_max_pool_as_one_primitive_with_close_numbers():
     x = dg.tensor(np.random.default_rng(1).standard_normal((4, 2, 8, 8)))
     model = _conv_pool_model().double()
-    y = model[:2](x)
-    assert type(y._node).__name__ == "Conv2dMaxPool2d"
-    fused = _loss_and_grads(model, x)
-    unfused = model[1](model[0](x))
-    assert type(unfused._node).__name__ == "MaxPool2d"
-    handle = model[0].register_forward_hook(lambda m, i, o: None)  # a hook turns fusion off
-    assert type(model[:2](x)._node).__name__ == "MaxPool2d"
+    assert type(model[:2](x)._node).__name__ == "MaxPool2d"  # never fused unless asked
     composed = _loss_and_grads(model, x)
-    handle.remove()
+    assert nn.fuse(model) is model
+    assert type(model[:2](x)._node).__name__ == "Conv2dMaxPool2d"
+    fused = _loss_and_grads(model, x)
     np.testing.assert_allclose(fused[0], composed[0], rtol=1e-12)
     for a, b in zip(fused[1], composed[1]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    nn.unfuse(model)
+    assert type(model[:2](x)._node).__name__ == "MaxPool2d"
+    again = _loss_and_grads(model, x)
+    assert again[0] == composed[0]
+    for a, b in zip(again[1], composed[1]):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("pool", [nn.MaxPool2d(2, stride=1), nn.MaxPool2d(2, padding=1),
                                   nn.AvgPool2d(2)])
 def test_overlapping_padded_or_average_pooling_is_not_fused(pool):
     x = dg.tensor(np.random.default_rng(1).standard_normal((2, 2, 8, 8)))
-    model = nn.Sequential(nn.Conv2d(2, 3, 3), pool)
+    model = nn.fuse(nn.Sequential(nn.Conv2d(2, 3, 3), pool))
     assert type(model(x)._node).__name__ in ("MaxPool2d", "AvgPool2d")
 
 
 def test_fused_pair_reports_a_too_large_pool_as_max_pool2d_does():
-    model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(4))
+    model = nn.fuse(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(4)))
     with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=\(4, 4\)"):
         model(dg.tensor(np.zeros((1, 1, 5, 5), np.float32)))
     with pytest.raises(ValueError, match=r"Conv2d\(in_channels=1, out_channels=1, "
@@ -230,23 +232,45 @@ def test_fused_pair_reports_a_too_large_pool_as_max_pool2d_does():
         model(dg.tensor(np.zeros((5, 5), np.float32)))
 
 
-def test_lenet_runs_both_stages_fused_and_a_hook_gives_the_same_numbers():
+def test_observing_lenet_never_changes_its_numbers():
     rng = np.random.default_rng(3)
     x = dg.tensor(rng.standard_normal((4, 1, 28, 28)).astype(np.float32))
     model = LeNet(generator=0)
-    h = model.features(x)
-    assert type(h._node).__name__ == "Conv2dMaxPool2d"
-    fused = _loss_and_grads(model, x)
+    plain = _loss_and_grads(model, x)
     seen = []
     handles = [m.register_forward_hook(lambda m, i, o: seen.append(o.shape))
                for m in (model.conv1, model.conv2)]
-    composed = _loss_and_grads(model, x)
+    watched = _loss_and_grads(model, x)
     for handle in handles:
         handle.remove()
-    assert seen == [(4, 20, 24, 24), (4, 50, 8, 8)]  # the hooks saw the unpooled outputs
+    assert seen == [(4, 20, 24, 24), (4, 50, 8, 8)]
+    assert watched[0] == plain[0]  # bit for bit
+    for a, b in zip(watched[1], plain[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_lenet_is_close_and_refuses_hooks_instead_of_unfusing():
+    rng = np.random.default_rng(3)
+    x = dg.tensor(rng.standard_normal((4, 1, 28, 28)).astype(np.float32))
+    model = LeNet(generator=0)
+    composed = _loss_and_grads(model, x)
+    nn.fuse(model)
+    assert type(model.features(x)._node).__name__ == "Conv2dMaxPool2d"
+    assert len(nn.fusion.fused_pairs(model)) == 2
+    fused = _loss_and_grads(model, x)
+    # the same math, other summation orders: close, not equal (docs/conv.md)
     np.testing.assert_allclose(fused[0], composed[0], rtol=1e-5)
     for a, b in zip(fused[1], composed[1]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+    for module in (model.conv1, model.pool2):
+        with pytest.raises(RuntimeError, match=r"runs fused with .* \(nn.fuse\), so its hooks "
+                                               r"would never be called; nn.unfuse\(model\)"):
+            module.register_forward_hook(lambda m, i, o: None)
+    nn.unfuse(model)
+    handle = model.conv1.register_forward_pre_hook(lambda m, i: None)
+    with pytest.raises(RuntimeError, match=r"nn.fuse: Conv2d\(1, 20.* has forward hooks"):
+        nn.fuse(model)
+    handle.remove()
 
 
 def test_a_free_buffer_too_small_is_replaced_not_added():
