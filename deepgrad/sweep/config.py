@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from deepgrad.config.loader import apply_overrides, parse_yaml, split_path
 from deepgrad.config.schema import MISSING, ConfigError, Field, Validator, suggestion
@@ -104,7 +104,6 @@ class Sweep:
     timeout: "float | None"
     storage: dict
     output_dir: str
-    settings: dict = field(default_factory=dict)   # the normalized sweep section, as stored
 
     @property
     def storage_url(self) -> str:
@@ -181,8 +180,12 @@ def load_sweep(path, trials=None, timeout=None, storage=None, output_dir=None) -
     section.setdefault("sampler", "tpe")
     section.setdefault("pruner", "none")
     if trials is not None:
+        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise ConfigError([f"--trials: must be an integer >= 1, got {trials!r}"], path)
         section["trials"] = trials
     if timeout is not None:
+        if not timeout > 0:
+            raise ConfigError([f"--timeout: must be > 0 seconds, got {timeout!r}"], path)
         section["timeout"] = timeout
     if storage is not None:
         section["storage"]["url"] = storage
@@ -201,13 +204,12 @@ def load_sweep(path, trials=None, timeout=None, storage=None, output_dir=None) -
     v.raise_if_errors()
     if pruner["type"] == "hyperband" and pruner["max_resource"] is None:
         pruner["max_resource"] = base_config["training"]["epochs"]
-    out = output_dir or section["output_dir"] or os.path.join("runs", "sweeps", name)
-    section.update(name=name, trials=trials, sampler=sampler, pruner=pruner, output_dir=out)
+    out = os.fspath(output_dir or section["output_dir"] or os.path.join("runs", "sweeps", name))
     return Sweep(path=path, name=name, base_path=base_path, base_raw=base_raw,
                  base_positions=base_positions, base_config=base_config, space=space,
                  metric=metric, direction=direction, epoch=section["objective"]["epoch"],
                  sampler=sampler, pruner=pruner, trials=trials, timeout=section["timeout"],
-                 storage=section["storage"], output_dir=out, settings=section)
+                 storage=section["storage"], output_dir=out)
 
 
 def _load_base(v: Validator, base_path: str, fixed) -> tuple:

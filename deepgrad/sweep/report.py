@@ -127,10 +127,10 @@ def _figures(sweep, study) -> list:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")      # experimental-API and layout notices
-                axes = np.asarray(plot(study)).ravel()
-                figure = axes[0].figure
-                if len(axes) > 1:            # slices: one panel per parameter, room for each
-                    figure.set_size_inches(3.6 * len(axes) + 1.6, 4.4)
+                figure = np.asarray(plot(study)).ravel()[0].figure
+                if plot in (plots.plot_slice, plots.plot_parallel_coordinate):
+                    count = len(sweep.space.params)      # room for each parameter
+                    figure.set_size_inches(3.2 * count + 2.4, 4.6)
                 figure.tight_layout()
             out.append((title, _png_data_uri(figure), ""))
         except Exception as error:  # a plot Optuna cannot draw for this study: say why

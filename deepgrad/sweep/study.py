@@ -146,9 +146,9 @@ def _json(value):
 
 def open_study(sweep, storage, worker: int = 0, create: bool = True):
     """Create the sweep's study with its queue of planned trials, or join the existing one
-    (checking that it was made from the same sweep) and add trials when `sweep.trials` asks
-    for more than it planned; then give it the sampler of `worker`. Returns (study, note)
-    where note says what happened."""
+    (checking that it was made from the same sweep) and, with `create`, add trials when
+    `sweep.trials` asks for more than it planned; then give it the sampler of `worker`.
+    Returns (study, note) where note says what happened."""
     import optuna
 
     sampler, pruner = optuna.samplers.RandomSampler(), make_pruner(sweep)
@@ -178,7 +178,7 @@ def open_study(sweep, storage, worker: int = 0, create: bool = True):
         planned = _wait_for_plan(study)
         check_same_sweep(study, sweep)
         extra = (sweep.trials or planned) - planned
-        if extra > 0:
+        if extra > 0 and create:          # a command adds trials, its workers never do
             enqueue(study, extra)
             study.set_user_attr(PLANNED, planned + extra)
             note = f"study {sweep.name!r}: {extra} more trials planned ({planned + extra} in all)"

@@ -139,6 +139,8 @@ def test_the_command_reports_errors_without_a_traceback(write_sweep, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"deepgrad: error: {path}:3:3: space.optimizer.lrr:")
     assert "Traceback" not in err
+    assert main(["sweep", path, "--trials", "0"]) == 1
+    assert "--trials: must be an integer >= 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["sweep_spirals.yaml", "sweep_mlp.yaml"])
