@@ -44,6 +44,21 @@ def slide(path, nrows: int = 1, ncols: int = 1, title: str | None = None, size=S
             plt.close(fig)
 
 
+def draw_panels(path, panels, ncols=None, title=None, size=SLIDE) -> str:
+    """One axes per (panel title, draw) of `panels`, draw(ax) drawing it; returns the path."""
+    n = len(panels)
+    ncols = ncols or n
+    with slide(path, -(-n // ncols), ncols, title=title, size=size) as axes:
+        for k, ax in enumerate(axes.ravel()):
+            if k >= n:
+                ax.axis("off")
+                continue
+            name, draw = panels[k]
+            draw(ax)
+            ax.set_title(name)
+    return path
+
+
 def legend_outside(ax, **kwargs) -> None:
     """The legend to the right of the axes, outside the data area."""
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
@@ -67,12 +82,19 @@ def histogram(ax, values, bins: int = 40, log_count: bool = False, color="C0",
     if log_count:
         ax.set_yscale("log")
         ax.set_ylim(0.8, max(2.0, counts.max() * 1.5))
-    scale = max(abs(low), abs(high))
-    if scale < 1e-2 or scale >= 1e3:
-        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(3))
+    scale = max(abs(low), abs(high))
+    if scale < 1e-2 or scale >= 1e3:  # compact tick labels (4e6, -2e-7), no offset text
+        ax.xaxis.set_major_formatter(FuncFormatter(_compact))
+
+
+def _compact(value, _position=None) -> str:
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
 
 
 def smooth(values, window: int):

@@ -21,9 +21,9 @@ import numpy as np
 
 from deepgrad import nn, optim, registry
 from deepgrad.data import make_spirals
-from deepgrad.diagnostics import plots
 from deepgrad.nn import functional as F
 from deepgrad.studies._common import evaluate, finish, markdown_table, train_full_batch
+from deepgrad.studies._figures import legend_outside, slide
 from deepgrad.tensor import Tensor
 
 NAME = "activations"
@@ -54,11 +54,21 @@ def run(out_dir, quick: bool = False, seed: int = 0):
                          "final_loss": final_loss, "train_accuracy": accuracy}
         rows.append([name] + marks + [accuracy])
         curves[name] = (np.arange(len(losses)), losses)
-    figure = plots.plot_curves(curves, os.path.join(out_dir, "activations_loss.png"),
-                               ylabel="training loss", logy=True,
-                               title="2-50-50-3 network on spirals, SGD + momentum")
+    figure = _plot(curves, os.path.join(out_dir, "activations_loss.png"))
     table = markdown_table(["activation", f"loss at step {steps // 10}",
                             f"loss at step {steps // 2}", f"final loss ({steps} steps)",
                             "train accuracy"], rows)
     return finish(NAME, out_dir, quick, "Activation functions", __doc__.split("\n\n", 1)[1],
                   [("Learning", table)], [figure], numbers)
+
+
+def _plot(curves, path):
+    title = "2-50-50-3 network on three spirals, full-batch SGD + momentum: eight activations"
+    with slide(path, title=title) as axes:
+        ax = axes[0][0]
+        for k, (name, (steps, losses)) in enumerate(curves.items()):
+            ax.semilogy(steps, losses, color=f"C{k}", label=name)
+        ax.set_xlabel("full-batch step")
+        ax.set_ylabel("training loss (log scale)")
+        legend_outside(ax)
+    return path

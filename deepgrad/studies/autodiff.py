@@ -22,8 +22,8 @@ import numpy as np
 
 from deepgrad import ops
 from deepgrad.autograd import trace
-from deepgrad.diagnostics import plots
 from deepgrad.studies._common import finish, markdown_table
+from deepgrad.studies._figures import draw_panels
 
 NAME = "autodiff"
 
@@ -66,10 +66,10 @@ def run(out_dir, quick: bool = False, seed: int = 0):
     adjoints = {r["var"].replace("v̄", "v"): float(np.asarray(r["value"]).reshape(-1)[0])
                 for r in t.adjoint_rows()}
     primals = {r["var"]: float(np.asarray(r["value"]).reshape(-1)[0]) for r in t.primal_rows}
-    figure = plots.plot_panels([("computational graph: value / adjoint",
-                                 _draw_graph(primals, adjoints))],
-                               os.path.join(out_dir, "autodiff_graph.png"),
-                               panel_size=(6.0, 3.2))
+    figure = draw_panels(os.path.join(out_dir, "autodiff_graph.png"),
+                         [("each node: name, operation, value / adjoint",
+                           _draw_graph(primals, adjoints))],
+                         title="Computational graph of ln(x1) + x1 x2 - sin(x2) at (2, 5)")
     return finish(NAME, out_dir, quick, "Automatic differentiation: evaluation traces",
                   __doc__.split("\n\n", 1)[1], sections, [figure], numbers)
 
@@ -92,7 +92,7 @@ def _draw_graph(primals, adjoints):
         for name, (x, y) in _LAYOUT.items():
             text = (f"{name} {_LABELS[name]}\n{primals.get(name, float('nan')):.4g} / "
                     f"{adjoints.get(name, float('nan')):.4g}")
-            ax.text(x, y, text, ha="center", va="center", fontsize=7,
+            ax.text(x, y, text, ha="center", va="center", fontsize=11,
                     bbox={"boxstyle": "round", "facecolor": "#e8f0ff", "edgecolor": "0.4"})
         ax.set_xlim(-0.5, 3.5)
         ax.set_ylim(-2.2, 2.2)

@@ -22,8 +22,8 @@ import os
 
 import numpy as np
 
-from deepgrad.diagnostics import plots
 from deepgrad.studies._common import finish, markdown_table
+from deepgrad.studies._figures import draw_panels, legend_outside
 from deepgrad.tensor import Tensor
 
 NAME = "perceptron"
@@ -102,11 +102,13 @@ def run(out_dir, quick: bool = False, seed: int = 0):
                            "weights": w_a.tolist()}}
     rows = [["perceptron (Rosenblatt)", len(hist_p), hist_p[-1], updates, bound],
             ["ADALINE (Widrow-Hoff)", len(hist_a), hist_a[-1], "-", "-"]]
-    figure = plots.plot_panels(
-        [("decision lines", _draw_lines(x, y, {"perceptron": w_p, "ADALINE": w_a})),
+    figure = draw_panels(
+        os.path.join(out_dir, "perceptron.png"),
+        [("decision lines (equal axes)", _draw_lines(x, y, {"perceptron": w_p,
+                                                            "ADALINE": w_a})),
          ("training errors per epoch", _draw_errors({"perceptron": hist_p,
                                                     "ADALINE": hist_a}))],
-        os.path.join(out_dir, "perceptron.png"), panel_size=(3.6, 3.2))
+        title=f"Perceptron and ADALINE on {n} linearly separable points")
     table = markdown_table(["rule", "epochs", "training errors", "updates",
                             "Novikoff bound (R/gamma)^2"], rows)
     return finish(NAME, out_dir, quick, "Perceptron and ADALINE", __doc__.split("\n\n", 1)[1],
@@ -123,7 +125,10 @@ def _draw_lines(x, y, weights):
                 ax.plot(grid, -(w[0] * grid + w[2]) / w[1], label=name)
         ax.set_xlim(-3, 3)
         ax.set_ylim(-3, 3)
-        ax.legend(fontsize=6)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x1")
+        ax.set_ylabel("x2")
+        legend_outside(ax)
     return draw
 
 
@@ -131,6 +136,7 @@ def _draw_errors(histories):
     def draw(ax):
         for name, history in histories.items():
             ax.plot(np.arange(1, len(history) + 1), history, marker=".", label=name)
-        ax.set_xlabel("epoch", fontsize=7)
-        ax.legend(fontsize=6)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training errors")
+        ax.legend(loc="upper right")
     return draw

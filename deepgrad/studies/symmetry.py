@@ -20,10 +20,10 @@ import numpy as np
 
 from deepgrad import nn, optim
 from deepgrad.data import make_moons
-from deepgrad.diagnostics import plots
 from deepgrad.nn import functional as F
 from deepgrad.studies._common import (draw_boundary, evaluate, finish, loss_value,
                                       markdown_table)
+from deepgrad.studies._figures import draw_panels
 from deepgrad.tensor import Tensor
 
 NAME = "symmetry"
@@ -74,9 +74,11 @@ def run(out_dir, quick: bool = False, seed: int = 0):
         rows.append([label, loss, accuracy, gaps["w1"], gaps["b1"], gaps["w2"]])
         panels.append((f"{label} init: W1[:, 0] of each hidden unit",
                        _draw_trajectory(trajectory)))
-        panels.append((f"{label} init: decision boundary (acc {accuracy:.2f})",
-                       draw_boundary(model, x, y)))
-    figure = plots.plot_panels(panels, os.path.join(out_dir, "symmetry.png"), ncols=2)
+        panels.append((f"{label} init: decision regions (accuracy {accuracy:.2f})",
+                       _equal(draw_boundary(model, x, y))))
+    figure = draw_panels(os.path.join(out_dir, "symmetry.png"), panels, ncols=2,
+                         title=f"2-8-2 tanh network on two moons, {steps} steps of gradient "
+                               "descent: constant vs random initialization")
     table = markdown_table(["init", "final loss", "train accuracy", "max W1 row gap",
                             "max b1 gap", "max W2 column gap"], rows)
     return finish(NAME, out_dir, quick, "Symmetry: constant initialization",
@@ -87,5 +89,13 @@ def run(out_dir, quick: bool = False, seed: int = 0):
 def _draw_trajectory(trajectory):
     def draw(ax):
         ax.plot(trajectory, linewidth=1)
-        ax.set_xlabel("step", fontsize=7)
+        ax.set_xlabel("gradient-descent step")
+        ax.set_ylabel("W1[:, 0], one line per unit")
     return draw
+
+
+def _equal(draw):
+    def equal(ax):
+        draw(ax)
+        ax.set_aspect("equal")
+    return equal
