@@ -138,6 +138,20 @@ def _register_notebook_formatter() -> None:
         formatter.for_type(Figure, _figure_png)
 
 
+def finish_figure(figure, path=None, dpi: int = 100):
+    """Write `figure` as a PNG at `path` (creating its directory), close it and return the
+    path; without a path, close it in pyplot (nothing is shown twice) and return the Figure,
+    which a notebook shows inline."""
+    plt = pyplot()
+    if path is not None:
+        path = os.fspath(path)
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        figure.savefig(path, dpi=dpi)
+    plt.close(figure)
+    return figure if path is None else path
+
+
 def _figure_png(figure, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
@@ -181,12 +195,7 @@ def history_figure(history, path=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    if path is None:
-        plt.close(fig)
-        return fig
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path)
 
 
 def history_html(history) -> str:

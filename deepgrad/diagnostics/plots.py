@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from deepgrad.display import pyplot
+from deepgrad.display import finish_figure, pyplot
 
 PANEL_SIZE = (2.2, 2.0)
 DPI = 100
@@ -33,14 +33,22 @@ def _ensure_dir(path) -> str:
 def save(fig, path=None, dpi: int = DPI):
     """Save `fig` as PNG at `path` (creating its directory) and close it; returns the path.
     With path None, close it in pyplot (nothing is shown twice) and return the Figure."""
-    plt = pyplot()
-    if path is None:
-        plt.close(fig)
-        return fig
-    path = _ensure_dir(path)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-    return path
+    return finish_figure(fig, path, dpi)
+
+
+def fill_panels(axes, panels, **title_style) -> list:
+    """Draw `panels`, a list of (title, draw) where draw(ax) draws one, into the axes grid
+    in order; axes left over are switched off. Returns the axes drawn into."""
+    used = []
+    for k, ax in enumerate(axes.ravel()):
+        if k >= len(panels):
+            ax.axis("off")
+            continue
+        name, draw = panels[k]
+        draw(ax)
+        ax.set_title(str(name), **title_style)
+        used.append(ax)
+    return used
 
 
 def _panel_label(name, hist_stats):
@@ -144,13 +152,7 @@ def plot_panels(panels, path=None, ncols=None, panel_size=(3.0, 2.6), title=None
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, squeeze=False,
                              figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
-    for k, ax in enumerate(axes.ravel()):
-        if k >= n:
-            ax.axis("off")
-            continue
-        name, draw = panels[k]
-        draw(ax)
-        ax.set_title(str(name), fontsize=8)
+    for ax in fill_panels(axes, panels, fontsize=8):
         ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)

@@ -49,13 +49,7 @@ def draw_panels(path, panels, ncols=None, title=None, size=SLIDE) -> str:
     n = len(panels)
     ncols = ncols or n
     with slide(path, -(-n // ncols), ncols, title=title, size=size) as axes:
-        for k, ax in enumerate(axes.ravel()):
-            if k >= n:
-                ax.axis("off")
-                continue
-            name, draw = panels[k]
-            draw(ax)
-            ax.set_title(name)
+        plots.fill_panels(axes, panels)
     return path
 
 
