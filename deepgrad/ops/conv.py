@@ -87,11 +87,13 @@ class _Geometry:
 
 
 def _pad_nchw(x, geo, value):
-    """x padded spatially with a constant (x itself when there is no padding)."""
+    """x padded spatially with a constant (x itself when there is no padding), its memory laid
+    out in x's axis order (a copy that keeps the layout moves contiguous runs)."""
     if not geo.padded:
         return x
     n, c = x.shape[:2]
-    out = np.full((n, c, geo.padded_h, geo.padded_w), value, dtype=x.dtype)
+    out = _empty((n, c, geo.padded_h, geo.padded_w), _layout(x), x.dtype, zero=False)
+    out.fill(value)
     out[(slice(None), slice(None)) + geo.interior()] = x
     return out
 
@@ -137,9 +139,10 @@ def _im2col(x, geo, batch_last, scratch_name=None):
     return cols.reshape(c * geo.kh * geo.kw, -1)
 
 
-def _col2im(dcols, x_shape, geo, batch_last):
+def _col2im(dcols, x_shape, geo, batch_last, layout):
     """Adjoint of _im2col: add every kernel offset's slab of dcols back onto the input.
-    Returns a new (N, C, H, W) array."""
+    Returns a new (N, C, H, W) array whose memory is laid out in the axis order `layout` (the
+    input's), so that the layers before receive their gradient in the layout they produced."""
     n, c = x_shape[:2]
     oh, ow = geo.out_h, geo.out_w
     if batch_last:
@@ -149,13 +152,19 @@ def _col2im(dcols, x_shape, geo, batch_last):
         dxp.fill(0)
         for k, rows, cols in geo.offsets():
             dxp[:, rows, cols] += dc[:, k // geo.kw, k % geo.kw]
-        inner = dxp[(slice(None),) + geo.interior()]
-        return inner.transpose(3, 0, 1, 2).copy()  # always a copy: dxp is a workspace buffer
-    dc = dcols.reshape(c, geo.kh, geo.kw, n, oh, ow)
-    dxp = np.zeros((n, c, geo.padded_h, geo.padded_w), dtype=dcols.dtype)
-    for k, rows, cols in geo.offsets():
-        dxp[:, :, rows, cols] += dc[:, k // geo.kw, k % geo.kw].transpose(1, 0, 2, 3)
-    return dxp[(slice(None), slice(None)) + geo.interior()] if geo.padded else dxp
+        inner = dxp[(slice(None),) + geo.interior()].transpose(3, 0, 1, 2)
+    else:
+        dc = dcols.reshape(c, geo.kh, geo.kw, n, oh, ow).transpose(0, 3, 1, 2, 4, 5)
+        # (C, N, H, W) order in memory: the slabs of dcols are added without rearranging
+        dxp = workspace.scratch("col2im.padded", (c, n, geo.padded_h, geo.padded_w),
+                                dcols.dtype)
+        dxp.fill(0)
+        for k, rows, cols in geo.offsets():
+            dxp[:, :, rows, cols] += dc[:, :, k // geo.kw, k % geo.kw]
+        inner = dxp[(slice(None), slice(None)) + geo.interior()].transpose(1, 0, 2, 3)
+    out = _empty(x_shape, layout, dcols.dtype, zero=False)  # a copy: dxp is a workspace buffer
+    np.copyto(out, inner)
+    return out
 
 
 def _from_columns(y2, n, geo, batch_last):
@@ -220,7 +229,7 @@ class Conv2d(Function):
         if needs[0]:
             dcols = np.matmul(w2.T, g2, out=workspace.scratch(
                 "conv.dcols", (w2.shape[1], g2.shape[1]), g2.dtype))
-            grad_x = _col2im(dcols, ctx.x_shape, ctx.geo, ctx.batch_last)
+            grad_x = _col2im(dcols, ctx.x_shape, ctx.geo, ctx.batch_last, _layout(x))
         if len(needs) == 3:
             grad_b = g2.sum(axis=1) if needs[2] else None
             return grad_x, grad_w, grad_b

@@ -11,6 +11,8 @@ import deepgrad as dg
 import deepgrad.nn.functional as F
 from deepgrad import nn
 from deepgrad.autograd import gradcheck, jvp
+from deepgrad.engine import Function
+from deepgrad.ops import fast
 
 from torch_gate import torch  # gated per test: tests without PyTorch still run
 
@@ -267,3 +269,85 @@ def test_layer_norm_errors():
     with pytest.raises(ValueError, match=r"layer_norm: expected input whose trailing "
                                          r"dimensions are \(3, 4\), got shape \(4, 3\)"):
         F.layer_norm(dg.zeros(4, 3), (3, 4))
+
+
+# --- the channel-rows path: inputs whose memory keeps each channel contiguous ------------------
+class _Relayout(Function):
+    """Identity whose output's memory is laid out in the axis order `order` (outermost first),
+    as a convolution leaves its output: (1, 0, 2, 3) or (1, 2, 3, 0)."""
+
+    def forward(ctx, x, order):
+        ctx.order = order
+        return _laid_out(x, order)
+
+    def backward(ctx, grad_out):
+        return grad_out
+
+    def jvp(ctx, x_dot):
+        return _laid_out(x_dot, ctx.order)
+
+
+def _laid_out(x, order):
+    return np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+
+
+LAYOUTS = [(1, 0, 2, 3), (1, 2, 3, 0)]
+
+
+@pytest.mark.parametrize("order", LAYOUTS, ids=["CNHW", "CHWN"])
+def test_batch_norm_channel_rows_gradcheck(order):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 2, 2, 3))
+    gamma, beta = rng.uniform(0.5, 2, 2), rng.standard_normal(2)
+    node = F.batch_norm(_Relayout.apply(dg.tensor(x, requires_grad=True), order=order), None,
+                        None, training=True)._node
+    assert node.rows_axes == order  # the channel-rows path ran
+    assert gradcheck(lambda a, w, b: F.batch_norm(_Relayout.apply(a, order=order), None, None,
+                                                  w, b, training=True), [x, gamma, beta])
+    assert gradcheck(lambda a: F.batch_norm(_Relayout.apply(a, order=order), None, None,
+                                            training=True), [x])
+    running_mean = dg.tensor(rng.standard_normal(2))
+    running_var = dg.tensor(rng.uniform(0.5, 2, 2))
+    assert gradcheck(lambda a, w, b: F.batch_norm(_Relayout.apply(a, order=order), running_mean,
+                                                  running_var, w, b, training=False),
+                     [x, gamma, beta])
+
+
+@pytest.mark.parametrize("order", LAYOUTS, ids=["CNHW", "CHWN"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_channel_rows_match_torch_and_plain_layout(order, dtype):
+    rng = np.random.default_rng(7)
+    shape = (6, 4, 5, 3)
+    ours, theirs = _pair(nn.BatchNorm2d, torch.nn.BatchNorm2d, 4, dtype, rng)
+    for step in range(3):
+        x = _batch(rng, shape, dtype, step)
+        cotangent = rng.standard_normal(shape).astype(dtype)
+        xd = dg.tensor(x, requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        ours.zero_grad()
+        theirs.zero_grad()
+        y, yt = ours(_Relayout.apply(xd, order=order)), theirs(xt)
+        assert y._node.rows_axes == order and y.dtype == dtype
+        y.backward(_laid_out(cotangent, order))
+        yt.backward(torch.from_numpy(cotangent))
+        np.testing.assert_allclose(y.data, yt.detach().numpy(), **TOL[dtype])
+        np.testing.assert_allclose(xd.grad.data, xt.grad.numpy(), **TOL[dtype])
+        np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(),
+                                   **TOL[dtype])
+        np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), **TOL[dtype])
+    ours.eval()
+    theirs.eval()
+    x = _batch(rng, shape, dtype, 1)
+    xd, xt = dg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y = ours(_Relayout.apply(xd, order=order))
+    y.sum().backward()
+    theirs(xt).sum().backward()
+    np.testing.assert_allclose(y.data, theirs(xt).detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(xd.grad.data, xt.grad.numpy(), **TOL[dtype])
+    # the plain path (C-order input) gives the same numbers up to rounding
+    with fast.disabled():
+        plain = ours(dg.tensor(x))
+    assert plain._node.rows_axes is None
+    np.testing.assert_allclose(y.data, plain.data, **TOL[dtype])
