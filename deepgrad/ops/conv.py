@@ -190,6 +190,42 @@ def _to_columns(g, batch_last):
     return view.reshape(g.shape[1], -1)
 
 
+def _full_geometry(geo):
+    """With the speed tricks on, for stride 1 and no dilation: the geometry of the "full"
+    convolution that maps the output gradient back onto the input (padding k - 1 - p on each
+    side, so the output has the input's size); else None (col2im is used)."""
+    if not fast.enabled() or (geo.sh, geo.sw, geo.dh, geo.dw) != (1, 1, 1, 1):
+        return None
+    pads = (geo.kh - 1 - geo.pt, geo.kh - 1 - geo.pb, geo.kw - 1 - geo.pl, geo.kw - 1 - geo.pr)
+    if min(pads) < 0:
+        return None
+    return _Geometry((geo.out_h, geo.out_w), (geo.kh, geo.kw), (1, 1), pads, (1, 1))
+
+
+def _gather_input_gradient(geo, w_shape):
+    """True when dx is cheaper as a full convolution of dY (_transposed_conv) than by col2im:
+    stride 1 and its column matrix (O KH KW rows, H W N columns) no larger than col2im's
+    (C KH KW rows, OH OW N columns), as for "same"-padded layers that keep or shrink the
+    channel count; col2im otherwise (LeNet's unpadded 5x5 layers, widening layers)."""
+    if _full_geometry(geo) is None:
+        return False
+    return w_shape[0] * geo.in_h * geo.in_w <= w_shape[1] * geo.out_h * geo.out_w
+
+
+def _transposed_conv(g2, w_shape, w2, geo, batch_last):
+    """dx for stride 1: the output gradient convolved with the kernel turned by 180 degrees and
+    its channel axes swapped, dx2 = W'2 @ im2col(dY), W'[c, o, i, j] = W[o, c, -i, -j]. The
+    same sums as col2im(W2^T dY2), gathered by one im2col copy instead of added back slab by
+    slab (KH*KW read-modify-write passes over the input gradient)."""
+    n = g2.shape[1] // (geo.out_h * geo.out_w)
+    full = _full_geometry(geo)
+    grad_y = _from_columns(g2, n, geo, batch_last)
+    flipped = w2.reshape(w_shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    dx2 = np.ascontiguousarray(flipped).reshape(w_shape[1], -1) @ _im2col(
+        grad_y, full, batch_last, "conv.grad_cols_full")
+    return _from_columns(dx2, n, full, batch_last)
+
+
 class Conv2d(Function):
     """y[n,o] = b[o] + sum_{c,i,j} W[o,c,i,j] x_pad[n, c, s*oh + d*i, s*ow + d*j]  (im2col+GEMM)
 
@@ -226,7 +262,9 @@ class Conv2d(Function):
             # orientation well across threads; the other one (a long inner dimension M) ran
             # 1.3-35x slower in benchmarks/bench_conv.py runs (docs/conv.md)
             grad_w = (cols @ g2.T).T.reshape(ctx.w_shape)
-        if needs[0]:
+        if needs[0] and _gather_input_gradient(ctx.geo, ctx.w_shape):
+            grad_x = _transposed_conv(g2, ctx.w_shape, w2, ctx.geo, ctx.batch_last)
+        elif needs[0]:
             dcols = np.matmul(w2.T, g2, out=workspace.scratch(
                 "conv.dcols", (w2.shape[1], g2.shape[1]), g2.dtype))
             grad_x = _col2im(dcols, ctx.x_shape, ctx.geo, ctx.batch_last, _layout(x))

@@ -342,3 +342,32 @@ def test_max_pool_window_of_minus_infinity_next_to_padding_matches_torch():
     np.testing.assert_array_equal(y.data, ty.detach().numpy())
     np.testing.assert_array_equal(xt.grad.data, tx.grad.numpy())
     assert xt.grad.data.sum() == y.size  # every window's gradient arrived somewhere
+
+
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if c[6] == 1 and c[8] == 1])
+def test_input_gradient_by_transposed_conv_equals_col2im(case, column_order, monkeypatch):
+    # stride 1, no dilation: dx is the output gradient convolved with the turned kernel (one
+    # im2col gather) instead of col2im's added slabs; both are the same sums
+    x, weight, b = conv_inputs(case, np.float64)
+    kwargs = dict(stride=case[6], padding=case[7], dilation=case[8])
+    cotangent = np.random.default_rng(8).standard_normal(F.conv2d(x, weight, b, **kwargs).shape)
+    grads = []
+    for full in (True, False):
+        monkeypatch.setattr(conv_ops, "_gather_input_gradient", lambda geo, w_shape: full)
+        xt = dg.tensor(x, requires_grad=True)
+        y = F.conv2d(xt, weight, b, **kwargs)
+        assert conv_ops._full_geometry(y._node.geo) is not None
+        y.backward(cotangent)
+        grads.append(xt.grad.data)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-12)
+
+
+def test_input_gradient_path_follows_the_column_matrix_sizes():
+    geo = conv_ops._Geometry((14, 14), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    assert conv_ops._gather_input_gradient(geo, (16, 32, 3, 3))  # 32 -> 16 channels
+    assert conv_ops._gather_input_gradient(geo, (32, 32, 3, 3))
+    assert not conv_ops._gather_input_gradient(geo, (32, 16, 3, 3))  # widening: col2im
+    lenet = conv_ops._Geometry((12, 12), (5, 5), (1, 1), (0, 0, 0, 0), (1, 1))
+    assert not conv_ops._gather_input_gradient(lenet, (50, 20, 5, 5))  # 8x8 from 12x12
+    strided = conv_ops._Geometry((14, 14), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
+    assert not conv_ops._gather_input_gradient(strided, (16, 16, 3, 3))
