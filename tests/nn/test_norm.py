@@ -4,6 +4,8 @@ composed of primitives (reverse and forward mode), gradcheck (float64), layer de
 (parameters, buffers, train/eval) and the error messages.
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,9 @@ BATCH_NORMS = [
     (nn.BatchNorm2d, torch.nn.BatchNorm2d, (4, 3, 5, 2)),
 ]
 BN_IDS = ["1d_features", "1d_sequence", "2d"]
+# memory layouts of the input (outermost axis first): C order, and the channel-outermost
+# layouts convolutions leave, which batch norm processes as (C, m) channel rows
+ORDERS = {"C_order": None, "CNHW": (1, 0, 2, 3), "CHWN": (1, 2, 3, 0)}
 
 
 def _same_affine(ours, theirs, gamma, beta):
@@ -54,12 +59,40 @@ def _batch(rng, shape, dtype, step=0):
     return (rng.standard_normal(shape) * (1.5 + step) + 0.7 * step).astype(dtype)
 
 
+# --- the channel-rows path: inputs whose memory keeps each channel contiguous ------------------
+class _Relayout(Function):
+    """Identity whose output's memory is laid out in the axis order `order` (outermost first),
+    as a convolution leaves its output: (1, 0, 2, 3) or (1, 2, 3, 0)."""
+
+    def forward(ctx, x, order):
+        ctx.order = order
+        return _laid_out(x, order)
+
+    def backward(ctx, grad_out):
+        return grad_out
+
+    def jvp(ctx, x_dot):
+        return _laid_out(x_dot, ctx.order)
+
+
+def _laid_out(x, order):
+    return np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+
+
+LAYOUTS = [(1, 0, 2, 3), (1, 2, 3, 0)]
+
+
 @pytest.mark.parametrize("momentum", [0.1, None], ids=["momentum", "cumulative"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("dg_cls, torch_cls, shape", BATCH_NORMS, ids=BN_IDS)
-def test_batch_norm_matches_torch_over_training_steps(dg_cls, torch_cls, shape, dtype,
+@pytest.mark.parametrize("dg_cls, torch_cls, shape, order",
+                         [c + (None,) for c in BATCH_NORMS] + [
+                             BATCH_NORMS[2] + (ORDERS["CNHW"],),
+                             BATCH_NORMS[2] + (ORDERS["CHWN"],)],
+                         ids=BN_IDS + ["2d_CNHW", "2d_CHWN"])
+def test_batch_norm_matches_torch_over_training_steps(dg_cls, torch_cls, shape, order, dtype,
                                                       momentum):
     rng = np.random.default_rng(0)
+    relayout = (lambda t: t) if order is None else (lambda t: _Relayout.apply(t, order=order))
     ours, theirs = _pair(dg_cls, torch_cls, shape[1], dtype, rng, momentum=momentum)
     for step in range(5):
         x = _batch(rng, shape, dtype, step)
@@ -68,7 +101,8 @@ def test_batch_norm_matches_torch_over_training_steps(dg_cls, torch_cls, shape, 
         xt = torch.tensor(x, requires_grad=True)
         ours.zero_grad()
         theirs.zero_grad()
-        y, yt = ours(xd), theirs(xt)
+        y, yt = ours(relayout(xd)), theirs(xt)
+        assert y._node.rows_axes == order  # the channel-rows path runs on those layouts
         y.backward(cotangent)
         yt.backward(torch.from_numpy(cotangent))
         assert y.dtype == dtype
@@ -87,7 +121,7 @@ def test_batch_norm_matches_torch_over_training_steps(dg_cls, torch_cls, shape, 
     theirs.eval()
     x = _batch(rng, shape, dtype, 2)
     xd, xt = dg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    y, yt = ours(xd), theirs(xt)
+    y, yt = ours(relayout(xd)), theirs(xt)
     y.sum().backward()
     yt.sum().backward()
     np.testing.assert_allclose(y.data, yt.detach().numpy(), **TOL[dtype])
@@ -271,29 +305,6 @@ def test_layer_norm_errors():
         F.layer_norm(dg.zeros(4, 3), (3, 4))
 
 
-# --- the channel-rows path: inputs whose memory keeps each channel contiguous ------------------
-class _Relayout(Function):
-    """Identity whose output's memory is laid out in the axis order `order` (outermost first),
-    as a convolution leaves its output: (1, 0, 2, 3) or (1, 2, 3, 0)."""
-
-    def forward(ctx, x, order):
-        ctx.order = order
-        return _laid_out(x, order)
-
-    def backward(ctx, grad_out):
-        return grad_out
-
-    def jvp(ctx, x_dot):
-        return _laid_out(x_dot, ctx.order)
-
-
-def _laid_out(x, order):
-    return np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
-
-
-LAYOUTS = [(1, 0, 2, 3), (1, 2, 3, 0)]
-
-
 @pytest.mark.parametrize("order", LAYOUTS, ids=["CNHW", "CHWN"])
 def test_batch_norm_channel_rows_gradcheck(order):
     rng = np.random.default_rng(6)
@@ -314,40 +325,19 @@ def test_batch_norm_channel_rows_gradcheck(order):
 
 
 @pytest.mark.parametrize("order", LAYOUTS, ids=["CNHW", "CHWN"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_channel_rows_match_torch_and_plain_layout(order, dtype):
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_channel_rows_equal_the_plain_path(order, training):
     rng = np.random.default_rng(7)
-    shape = (6, 4, 5, 3)
-    ours, theirs = _pair(nn.BatchNorm2d, torch.nn.BatchNorm2d, 4, dtype, rng)
-    for step in range(3):
-        x = _batch(rng, shape, dtype, step)
-        cotangent = rng.standard_normal(shape).astype(dtype)
-        xd = dg.tensor(x, requires_grad=True)
-        xt = torch.tensor(x, requires_grad=True)
-        ours.zero_grad()
-        theirs.zero_grad()
-        y, yt = ours(_Relayout.apply(xd, order=order)), theirs(xt)
-        assert y._node.rows_axes == order and y.dtype == dtype
-        y.backward(_laid_out(cotangent, order))
-        yt.backward(torch.from_numpy(cotangent))
-        np.testing.assert_allclose(y.data, yt.detach().numpy(), **TOL[dtype])
-        np.testing.assert_allclose(xd.grad.data, xt.grad.numpy(), **TOL[dtype])
-        np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(),
-                                   **TOL[dtype])
-        np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(), **TOL[dtype])
-    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), **TOL[dtype])
-    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), **TOL[dtype])
-    ours.eval()
-    theirs.eval()
-    x = _batch(rng, shape, dtype, 1)
-    xd, xt = dg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    y = ours(_Relayout.apply(xd, order=order))
-    y.sum().backward()
-    theirs(xt).sum().backward()
-    np.testing.assert_allclose(y.data, theirs(xt).detach().numpy(), **TOL[dtype])
-    np.testing.assert_allclose(xd.grad.data, xt.grad.numpy(), **TOL[dtype])
-    # the plain path (C-order input) gives the same numbers up to rounding
-    with fast.disabled():
-        plain = ours(dg.tensor(x))
-    assert plain._node.rows_axes is None
-    np.testing.assert_allclose(y.data, plain.data, **TOL[dtype])
+    layer = nn.BatchNorm2d(4).double().train(training)
+    x, cotangent = _batch(rng, (6, 4, 5, 3), np.float64, 1), rng.standard_normal((6, 4, 5, 3))
+    results = []
+    for rows in (True, False):
+        with fast.disabled() if not rows else contextlib.nullcontext():
+            xd = dg.tensor(x, requires_grad=True)
+            y = layer(_Relayout.apply(xd, order=order) if rows else xd)
+            assert y._node.rows_axes == (order if rows else None)
+            y.backward(_laid_out(cotangent, order) if rows else cotangent)
+            results.append([y.data, xd.grad.data, layer.weight.grad.data, layer.bias.grad.data])
+            layer.zero_grad()
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
