@@ -7,9 +7,10 @@ Measurements (float32, Fashion-MNIST training images, the same shuffled batches 
 initial weights for both libraries, SGD with momentum 0.9):
 
 * epoch time of LeNet at batch 64 and at batch 128 (deepgrad with nn.fuse, and without), and of
-  the batch-norm CNN of examples/fashion_mnist_vgg.yaml (VGG 16-32-64) at batch 128: the first
-  `--batches` batches of an epoch, cut into segments of `--segment` batches that alternate
-  between the libraries (who goes first alternates too), with a pause before each. Reported:
+  the batch-norm CNN of examples/fashion_mnist_vgg.yaml (widths read from it) at batch 128:
+  the first `--batches` batches of an epoch, cut into segments of `--segment` batches that
+  alternate between the libraries (who goes first alternates too), with a pause before each.
+  Reported:
   seconds per full epoch (scaled from the batches timed), the ratio of the totals and the
   median of the per-segment ratios (paired, which cancels most of a shared machine's slow
   and fast spells);
@@ -37,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import deepgrad as dg  # noqa: E402
 from deepgrad import nn  # noqa: E402
+from deepgrad.config import load_config  # noqa: E402
 from deepgrad.data import DataLoader, TensorDataset, load_fashion_mnist  # noqa: E402
 from deepgrad.data.transforms import Compose, RandomCrop, RandomHorizontalFlip  # noqa: E402
 from deepgrad.models import VGG, LeNet  # noqa: E402
@@ -45,7 +47,11 @@ from deepgrad.optim import SGD  # noqa: E402
 from timing import import_torch, paired_ratios, rotated  # noqa: E402
 
 LR, MOMENTUM, EPOCH = 0.01, 0.9, 60000
-VGG_WIDTHS = (16, 32, 64)
+# the batch-norm CNN of `make demo-cnn`, read from its config so the two never drift apart
+_EXAMPLE = load_config(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "examples", "fashion_mnist_vgg.yaml"))["model"]["args"]
+VGG_WIDTHS = tuple(_EXAMPLE["widths"])
+VGG_PER_STAGE = _EXAMPLE.get("convs_per_stage", 2)
 
 
 def torch_lenet(torch):
@@ -55,7 +61,7 @@ def torch_lenet(torch):
                           nn_.Linear(500, 10))
 
 
-def torch_vgg(torch, widths=VGG_WIDTHS, per=2):
+def torch_vgg(torch, widths=VGG_WIDTHS, per=VGG_PER_STAGE):
     nn_, layers, channels = torch.nn, [], 1
     for s, width in enumerate(widths):
         for _ in range(per):
@@ -72,7 +78,7 @@ def lenet_macs():
     return 20 * 24 * 24 * 25 + 50 * 8 * 8 * 500 + 800 * 500 + 500 * 10
 
 
-def vgg_macs(widths=VGG_WIDTHS, per=2):
+def vgg_macs(widths=VGG_WIDTHS, per=VGG_PER_STAGE):
     macs, channels, side = 0, 1, 28
     for s, width in enumerate(widths):
         for _ in range(per):
@@ -89,7 +95,8 @@ MODELS = {
     "LeNet b64": (lambda: LeNet(generator=0), torch_lenet, 64, lenet_macs()),
     "LeNet b128 fused": (lambda: nn.fuse(LeNet(generator=0)), torch_lenet, 128, lenet_macs()),
     "LeNet b128": (lambda: LeNet(generator=0), torch_lenet, 128, lenet_macs()),
-    "VGG-BN b128": (lambda: VGG(widths=VGG_WIDTHS, generator=0), torch_vgg, 128, vgg_macs()),
+    "VGG-BN b128": (lambda: VGG(widths=VGG_WIDTHS, convs_per_stage=VGG_PER_STAGE, generator=0),
+                    torch_vgg, 128, vgg_macs()),
 }
 
 
@@ -177,7 +184,7 @@ def speed(torch, names, n_batches, segment, peak):
 def augmentation(n_batches, segment, batch=128):
     x, y = load_fashion_mnist("train")
     data = TensorDataset(x, y, check_finite=False)
-    model = VGG(widths=VGG_WIDTHS, generator=0)
+    model = VGG(widths=VGG_WIDTHS, convs_per_stage=VGG_PER_STAGE, generator=0)
     optimizer = SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     augment = Compose([RandomCrop(28, padding=2), RandomHorizontalFlip()])
     loaders = {"plain, 0 workers": DataLoader(data, batch, shuffle=True, generator=0),
@@ -225,7 +232,8 @@ else:
     from deepgrad.models import VGG
     from deepgrad.nn import functional as F
     from deepgrad.optim import SGD
-    model = VGG(widths=bench_cnn.VGG_WIDTHS, generator=0)
+    model = VGG(widths=bench_cnn.VGG_WIDTHS, convs_per_stage=bench_cnn.VGG_PER_STAGE,
+                generator=0)
     optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
     for idx in batches:
         optimizer.zero_grad()
