@@ -16,7 +16,9 @@ initial weights for both libraries, SGD with momentum 0.9):
   and fast spells);
 * achieved GFLOP/s of each (multiply-adds of the convolutions and linear layers, forward and
   backward: 3x the forward's 2 MACs) next to the single-precision GEMM rate measured in the same
-  run (a 1024^3 NumPy matmul, the machine's practical peak for these threads);
+  run (a 1024^3 NumPy matmul, the machine's practical peak for these threads), and for the
+  VGG the time of its step's matrix products alone (the same shapes, NumPy/OpenBLAS), the
+  floor of deepgrad's im2col + GEMM design;
 * an augmented epoch (RandomCrop(28, padding=2) + RandomHorizontalFlip, DataLoader with
   num_workers=1) against the same epoch without augmentation (num_workers=0), interleaved;
 * peak resident memory of a training run (`--batches` steps of the VGG at batch 128 on random
@@ -43,6 +45,7 @@ from deepgrad.data import DataLoader, TensorDataset, load_fashion_mnist  # noqa:
 from deepgrad.data.transforms import Compose, RandomCrop, RandomHorizontalFlip  # noqa: E402
 from deepgrad.models import VGG, LeNet  # noqa: E402
 from deepgrad.nn import functional as F  # noqa: E402
+from deepgrad.ops import conv as conv_ops  # noqa: E402
 from deepgrad.optim import SGD  # noqa: E402
 from timing import import_torch, paired_ratios, rotated  # noqa: E402
 
@@ -154,6 +157,41 @@ def gemm_gflops(repeats=5) -> float:
     return 2 * 1024 ** 3 / best / 1e9
 
 
+def vgg_products(batch=128, widths=VGG_WIDTHS, per=VGG_PER_STAGE):
+    """The matrix products of one VGG training step, with the shapes deepgrad's convolutions
+    give them (im2col + GEMM; the input gradient by the path ops/conv.py picks): a list of
+    (left, right) float32 operand pairs."""
+    rng, pairs, channels, side = np.random.default_rng(0), [], 1, 28
+
+    def rand(*shape):
+        return rng.random(shape, dtype=np.float32)
+    for s, width in enumerate(widths):
+        for _ in range(per):
+            k, m = channels * 9, batch * side * side
+            pairs += [(rand(width, k), rand(k, m)), (rand(k, m), rand(m, width))]  # y, dW
+            if channels > 1:  # the images need no gradient
+                geo = conv_ops._Geometry((side, side), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+                if conv_ops._gather_input_gradient(geo, (width, channels, 3, 3)):
+                    pairs.append((rand(channels, width * 9), rand(width * 9, m)))
+                else:
+                    pairs.append((rand(k, width), rand(width, m)))
+            channels = width
+        if s + 1 < len(widths):
+            side //= 2
+    return pairs
+
+
+def products_floor(repeats=5):
+    """Seconds per epoch of the VGG step's matrix products alone (best of `repeats`), against
+    the whole step of each library measured just before: how much of deepgrad's step is
+    products, and whether the products alone already exceed PyTorch's step."""
+    pairs = vgg_products()
+    for a, b in pairs:
+        a @ b  # warm-up
+    best = min(_timed(lambda: [a @ b for a, b in pairs]) for _ in range(repeats))
+    return best * EPOCH / 128
+
+
 def _timed(fn):
     start = time.perf_counter()
     fn()
@@ -179,6 +217,11 @@ def speed(torch, names, n_batches, segment, peak):
         print(f"  {name:18s} {t_ours:17.1f} {t_theirs:16.1f} {t_ours / t_theirs:6.2f} "
               f"{paired_ratios(times, 'deepgrad', 'pytorch'):7.2f} {flops / t_ours / 1e9:17.1f} "
               f"{flops / t_theirs / 1e9:16.1f}")
+        if name.startswith("VGG"):
+            floor = products_floor()
+            print(f"  {'':18s} the matrix products of deepgrad's step alone: {floor:.1f} s/epoch "
+                  f"({floor / t_ours:.0%} of deepgrad's epoch, {floor / t_theirs:.2f}x "
+                  f"PyTorch's whole epoch; {flops / floor / 1e9:.1f} GFLOP/s)")
 
 
 def augmentation(n_batches, segment, batch=128):
