@@ -15,7 +15,9 @@ view gives the column matrix `cols` (C*KH*KW, M) with M = N*OH*OW, and
 
 where dY2 is the output gradient laid out as (O, M). col2im is the adjoint of im2col: it adds
 each kernel offset's slab of dcols back onto the input pixels it was read from, one vectorised
-addition per kernel offset (KH*KW of them), never a loop over output pixels.
+addition per kernel offset (KH*KW of them), never a loop over output pixels. For stride 1 the
+input gradient is, when cheaper, a convolution of dY with the turned kernel instead
+(_transposed_conv: the same sums, gathered by one im2col copy; docs/conv.md).
 
 The column order of M is chosen by output width. For small feature maps (OW < 16) the batch
 axis is innermost, (OH, OW, N), so every copy and every col2im addition moves runs of
