@@ -22,7 +22,8 @@ initial weights for both libraries, SGD with momentum 0.9):
 * an augmented epoch (RandomCrop(28, padding=2) + RandomHorizontalFlip, DataLoader with
   num_workers=1) against the same epoch without augmentation (num_workers=0), interleaved;
 * peak resident memory of a training run (`--batches` steps of the VGG at batch 128 on random
-  images), deepgrad and PyTorch each in a fresh process (`ru_maxrss`).
+  images), deepgrad and PyTorch each in a fresh process (its VmHWM: `ru_maxrss` would
+  include the peak of the parent that started it).
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def augmentation(n_batches, segment, batch=128):
 
 
 _MEMORY_SCRIPT = """
-import resource, sys, numpy as np
+import sys, numpy as np
 sys.path.insert(0, {here!r})
 import bench_cnn
 rng = np.random.default_rng(0)
@@ -282,7 +283,9 @@ else:
         optimizer.zero_grad()
         F.cross_entropy(model(dg.tensor(x[idx])), dg.tensor(y[idx])).backward()
         optimizer.step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process image's own peak: ru_maxrss would carry over the parent's peak,
+# inherited through fork and exec
+print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0])
 """
 
 
