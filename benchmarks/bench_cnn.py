@@ -172,7 +172,7 @@ def vgg_products(batch=128, widths=VGG_WIDTHS, per=VGG_PER_STAGE):
             pairs += [(rand(width, k), rand(k, m)), (rand(k, m), rand(m, width))]  # y, dW
             if channels > 1:  # the images need no gradient
                 geo = conv_ops._Geometry((side, side), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
-                if conv_ops._gather_input_gradient(geo, (width, channels, 3, 3)):
+                if conv_ops._gather_input_gradient(geo, (width, channels, 3, 3)) is not None:
                     pairs.append((rand(channels, width * 9), rand(width * 9, m)))
                 else:
                     pairs.append((rand(k, width), rand(width, m)))

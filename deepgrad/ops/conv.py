@@ -205,22 +205,23 @@ def _full_geometry(geo):
 
 
 def _gather_input_gradient(geo, w_shape):
-    """True when dx is cheaper as a full convolution of dY (_transposed_conv) than by col2im:
-    stride 1 and its column matrix (O KH KW rows, H W N columns) no larger than col2im's
-    (C KH KW rows, OH OW N columns), as for "same"-padded layers that keep or shrink the
-    channel count; col2im otherwise (LeNet's unpadded 5x5 layers, widening layers)."""
-    if _full_geometry(geo) is None:
-        return False
-    return w_shape[0] * geo.in_h * geo.in_w <= w_shape[1] * geo.out_h * geo.out_w
+    """The full geometry (_full_geometry) when dx is cheaper as a full convolution of dY
+    (_transposed_conv) than by col2im: stride 1 and its column matrix (O KH KW rows, H W N
+    columns) no larger than col2im's (C KH KW rows, OH OW N columns), as for "same"-padded
+    layers that keep or shrink the channel count; None for col2im (LeNet's unpadded 5x5
+    layers, widening layers)."""
+    full = _full_geometry(geo)
+    if full is None or w_shape[0] * geo.in_h * geo.in_w > w_shape[1] * geo.out_h * geo.out_w:
+        return None
+    return full
 
 
-def _transposed_conv(g2, w_shape, w2, geo, batch_last):
+def _transposed_conv(g2, w_shape, w2, geo, full, batch_last):
     """dx for stride 1: the output gradient convolved with the kernel turned by 180 degrees and
     its channel axes swapped, dx2 = W'2 @ im2col(dY), W'[c, o, i, j] = W[o, c, -i, -j]. The
     same sums as col2im(W2^T dY2), gathered by one im2col copy instead of added back slab by
     slab (KH*KW read-modify-write passes over the input gradient)."""
     n = g2.shape[1] // (geo.out_h * geo.out_w)
-    full = _full_geometry(geo)
     grad_y = _from_columns(g2, n, geo, batch_last)
     flipped = w2.reshape(w_shape)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     dx2 = np.ascontiguousarray(flipped).reshape(w_shape[1], -1) @ _im2col(
@@ -264,8 +265,9 @@ class Conv2d(Function):
             # orientation well across threads; the other one (a long inner dimension M) ran
             # 1.3-35x slower in benchmarks/bench_conv.py runs (docs/conv.md)
             grad_w = (cols @ g2.T).T.reshape(ctx.w_shape)
-        if needs[0] and _gather_input_gradient(ctx.geo, ctx.w_shape):
-            grad_x = _transposed_conv(g2, ctx.w_shape, w2, ctx.geo, ctx.batch_last)
+        full = _gather_input_gradient(ctx.geo, ctx.w_shape) if needs[0] else None
+        if full is not None:
+            grad_x = _transposed_conv(g2, ctx.w_shape, w2, ctx.geo, full, ctx.batch_last)
         elif needs[0]:
             dcols = np.matmul(w2.T, g2, out=workspace.scratch(
                 "conv.dcols", (w2.shape[1], g2.shape[1]), g2.dtype))

@@ -229,12 +229,12 @@ class BatchNorm(Function):
         training with running arrays, they are updated in place (non-differentiable state).
         Otherwise the running statistics are used as constants."""
         ctx.axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         ctx.batch_stats = training or running_mean is None
         rows = channel_rows(x)
         if rows is not None:
             return ctx._rows_forward(x, rows, affine, eps, training, running_mean,
                                      running_var, momentum)
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         if ctx.batch_stats:
             mean = x.mean(axis=ctx.axes, keepdims=True)
             centered = x - mean
@@ -257,10 +257,11 @@ class BatchNorm(Function):
         axes, r = rows
         count = r.shape[1]
         if ctx.batch_stats:
-            x_hat = r - r.sum(axis=1, keepdims=True) / count
+            mean = r.sum(axis=1, keepdims=True) / count
+            x_hat = r - mean
             var = np.einsum("ij,ij->i", x_hat, x_hat)[:, None] / count
             if training and running_mean is not None and momentum:
-                update_running_stats(running_mean, running_var, r.mean(axis=1),
+                update_running_stats(running_mean, running_var, mean.reshape(-1),
                                      var.reshape(-1), count, momentum)
         else:
             x_hat = r - running_mean.astype(x.dtype, copy=False)[:, None]

@@ -353,7 +353,8 @@ def test_input_gradient_by_transposed_conv_equals_col2im(case, column_order, mon
     cotangent = np.random.default_rng(8).standard_normal(F.conv2d(x, weight, b, **kwargs).shape)
     grads = []
     for full in (True, False):
-        monkeypatch.setattr(conv_ops, "_gather_input_gradient", lambda geo, w_shape: full)
+        monkeypatch.setattr(conv_ops, "_gather_input_gradient",
+                            lambda geo, w_shape: conv_ops._full_geometry(geo) if full else None)
         xt = dg.tensor(x, requires_grad=True)
         y = F.conv2d(xt, weight, b, **kwargs)
         assert conv_ops._full_geometry(y._node.geo) is not None
@@ -364,10 +365,10 @@ def test_input_gradient_by_transposed_conv_equals_col2im(case, column_order, mon
 
 def test_input_gradient_path_follows_the_column_matrix_sizes():
     geo = conv_ops._Geometry((14, 14), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
-    assert conv_ops._gather_input_gradient(geo, (16, 32, 3, 3))  # 32 -> 16 channels
-    assert conv_ops._gather_input_gradient(geo, (32, 32, 3, 3))
-    assert not conv_ops._gather_input_gradient(geo, (32, 16, 3, 3))  # widening: col2im
+    assert conv_ops._gather_input_gradient(geo, (16, 32, 3, 3)) is not None  # 32 -> 16 channels
+    assert conv_ops._gather_input_gradient(geo, (32, 32, 3, 3)) is not None
+    assert conv_ops._gather_input_gradient(geo, (32, 16, 3, 3)) is None  # widening: col2im
     lenet = conv_ops._Geometry((12, 12), (5, 5), (1, 1), (0, 0, 0, 0), (1, 1))
-    assert not conv_ops._gather_input_gradient(lenet, (50, 20, 5, 5))  # 8x8 from 12x12
+    assert conv_ops._gather_input_gradient(lenet, (50, 20, 5, 5)) is None  # 8x8 from 12x12
     strided = conv_ops._Geometry((14, 14), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
-    assert not conv_ops._gather_input_gradient(strided, (16, 16, 3, 3))
+    assert conv_ops._gather_input_gradient(strided, (16, 16, 3, 3)) is None
